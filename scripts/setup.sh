@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package vmi-launcher needs to build, test and run.
+# Idempotent and non-interactive: packages already present are skipped.
+set -euo pipefail
+
+packages=(
+  # build
+  meson ninja-build g++ pkg-config
+  # libraries
+  libyaml-cpp-dev libspdlog-dev libfmt-dev libcgroup-dev
+  libboost-dev libboost-filesystem-dev
+  libcli11-dev nlohmann-json3-dev catch2
+  # running VMs and building their inputs
+  qemu-system-x86 qemu-utils xorriso
+  # the test guest (kernel fetched with apt-get download, busybox initramfs)
+  busybox-static cpio kmod
+  # integration tests
+  util-linux procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages: ${missing[*]}" >&2
+  echo "setup: run as root (or with sudo) to install them" >&2
+  exit 1
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
