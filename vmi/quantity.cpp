@@ -49,11 +49,12 @@ public:
 
     // The value when it is at most `max`.
     std::optional<std::uint64_t> to_u64(std::uint64_t max) const {
-        if (limbs_.size() > 3) return std::nullopt;
-        unsigned __int128 v = 0;
-        for (auto it = limbs_.rbegin(); it != limbs_.rend(); ++it) v = v * base + *it;
-        if (v > max) return std::nullopt;
-        return static_cast<std::uint64_t>(v);
+        std::uint64_t v = 0;
+        for (auto it = limbs_.rbegin(); it != limbs_.rend(); ++it) {
+            if (v > (max - *it) / base) return std::nullopt;
+            v = v * base + *it;
+        }
+        return v;
     }
 
 private:

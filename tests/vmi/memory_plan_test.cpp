@@ -1,0 +1,185 @@
+// The memory plan: KubeVirt's semantics for guest, request, limit and
+// overhead, the seed's overcommit and undercommit, and both overhead models.
+#include <catch2/catch.hpp>
+
+#include <numeric>
+
+#include "test_files.hpp"
+#include "vmi/memory_plan.hpp"
+#include "vmi/validate.hpp"
+
+using namespace vmi;
+
+namespace {
+
+const std::string head =
+    "apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n  name: t\nspec:\n  domain:\n";
+
+MemoryPlan plan(const std::string& domain, PlanOptions o = {}) { return plan_memory(load_vmi(head + domain), o); }
+
+MemoryPlan plan_example(const char* name, PlanOptions o = {}) {
+    return plan_memory(load_vmi(test_files::read(test_files::source_root() / "examples" / name)), o);
+}
+
+Bytes sum(const std::vector<OverheadTerm>& terms) {
+    Bytes total;
+    for (const auto& t : terms) total += t.bytes;
+    return total;
+}
+
+Bytes term(const MemoryPlan& p, const std::string& name) {
+    for (const auto& t : p.overhead_terms) {
+        if (t.name == name) return t.bytes;
+    }
+    FAIL("no overhead term " << name);
+    return {};
+}
+
+PlanOptions kubevirt_kvm() { return {OverheadModel::kubevirt, Accel::kvm, 100, false}; }
+
+}  // namespace
+
+TEST_CASE("the seed's overcommit: QEMU gets memory.guest, the scheduler sees the request") {
+    const MemoryPlan p = plan_example("seed-overcommit.yaml", kubevirt_kvm());
+    CHECK(p.guest_requested == Bytes{25761732ULL * 1024});
+    CHECK(p.guest_requested == Bytes{26380013568});
+    CHECK(p.guest == mib(25158));  // 25157.94 MiB rounded up
+    CHECK(p.guest.value % (1 << 20) == 0);
+    CHECK(p.request == Bytes{24534983ULL * 1024});
+    CHECK(p.commitment == Commitment::overcommit);
+    CHECK_FALSE(p.limit);
+    // overcommitGuestOverhead: the pod requests only the request...
+    CHECK(p.pod_request == p.request);
+    CHECK_FALSE(p.pod_limit);
+    // ...while the cgroup still holds request + overhead.
+    CHECK(p.cgroup_limit == p.request + p.overhead);
+    REQUIRE(p.warnings.size() == 1);
+    CHECK_THAT(p.warnings[0], Catch::Contains("exceeds the cgroup limit") && Catch::Contains("OOM-killed"));
+}
+
+TEST_CASE("the seed's undercommit: the guest gets less than the request, no warning") {
+    const MemoryPlan p = plan_example("seed-undercommit.yaml", kubevirt_kvm());
+    CHECK(p.guest_requested == Bytes{23308234ULL * 1024});
+    CHECK(p.request == Bytes{24534983ULL * 1024});
+    CHECK(p.commitment == Commitment::undercommit);
+    CHECK(p.pod_request == p.request);
+    CHECK(p.cgroup_limit == p.request + p.overhead);
+    CHECK(p.guest + p.overhead <= p.cgroup_limit);
+    CHECK(p.warnings.empty());
+}
+
+TEST_CASE("overcommitGuestOverhead decides whether the pod requests the overhead") {
+    const std::string domain = "    memory:\n      guest: 2Gi\n    resources:\n      requests:\n        memory: 2Gi\n";
+    const MemoryPlan off = plan(domain, kubevirt_kvm());
+    const MemoryPlan on = plan(domain + "      overcommitGuestOverhead: true\n", kubevirt_kvm());
+    CHECK(off.pod_request == gib(2) + off.overhead);
+    CHECK(on.pod_request == gib(2));
+    CHECK(on.overhead == off.overhead);
+    CHECK(on.cgroup_limit == off.cgroup_limit);  // the overhead is still in the limit
+    CHECK(on.cgroup_limit == gib(2) + on.overhead);
+}
+
+TEST_CASE("a memory limit: the pod limit and the cgroup limit are limit + overhead") {
+    const MemoryPlan p = plan("    resources:\n      requests:\n        memory: 1Gi\n      limits:\n        memory: 3Gi\n",
+                              kubevirt_kvm());
+    CHECK(p.guest == gib(1));  // the request, when no guest is given
+    CHECK(p.limit == gib(3));
+    CHECK(p.pod_limit == gib(3) + p.overhead);
+    CHECK(p.cgroup_limit == gib(3) + p.overhead);
+    CHECK(p.pod_request == gib(1) + p.overhead);
+}
+
+TEST_CASE("only a limit: guest and request both default to it") {
+    const MemoryPlan p = plan("    resources:\n      limits:\n        memory: 2Gi\n", kubevirt_kvm());
+    CHECK(p.guest == gib(2));
+    CHECK(p.request == gib(2));
+    CHECK(p.commitment == Commitment::exact);
+}
+
+TEST_CASE("--memory-overcommit scales only a request derived from the guest") {
+    PlanOptions o = kubevirt_kvm();
+    o.memory_overcommit_percent = 150;
+    const MemoryPlan derived = plan("    memory:\n      guest: 3Gi\n", o);
+    CHECK(derived.request == gib(2));
+    CHECK(derived.commitment == Commitment::overcommit);
+    o.memory_overcommit_percent = 110;
+    CHECK(plan("    memory:\n      guest: 1000M\n", o).request == Bytes{909090909});  // floor(10^9 x 100 / 110)
+    const MemoryPlan explicit_request =
+        plan("    memory:\n      guest: 3Gi\n    resources:\n      requests:\n        memory: 3Gi\n", o);
+    CHECK(explicit_request.request == gib(3));
+}
+
+TEST_CASE("the kubevirt model reproduces KubeVirt's formula") {
+    SECTION("4Gi with 2 vCPUs is about 304Mi") {
+        const MemoryPlan p = plan("    cpu:\n      cores: 2\n    resources:\n      requests:\n        memory: 4Gi\n",
+                                  kubevirt_kvm());
+        // pagetables: ceil(4Gi / 1000) x 1000 / 512 = 8388609 bytes
+        CHECK(term(p, "pagetables") == Bytes{8388609});
+        CHECK(term(p, "vcpus") == mib(16));
+        CHECK(term(p, "video") == mib(32));
+        CHECK(term(p, "iothread") == mib(8));
+        CHECK(p.overhead == mib(304) + Bytes{1});
+    }
+    SECTION("the fixed 240Mi of KubeVirt's processes") {
+        const MemoryPlan p = plan("    memory:\n      guest: 1Gi\n", kubevirt_kvm());
+        CHECK(term(p, "virt_launcher_monitor") + term(p, "virt_launcher") + term(p, "virtlogd") +
+                  term(p, "virtqemud") + term(p, "qemu") ==
+              mib(240));
+    }
+    SECTION("no graphics device: no video RAM") {
+        const MemoryPlan p = plan("    memory:\n      guest: 1Gi\n    devices:\n      autoattachGraphicsDevice: false\n",
+                                  kubevirt_kvm());
+        for (const auto& t : p.overhead_terms) CHECK(t.name != "video");
+        // 1Gi: 2097152 (pagetables) + 240Mi + 8Mi (1 vCPU) + 8Mi (iothread)
+        CHECK(p.overhead == Bytes{2097152} + mib(256));
+    }
+    SECTION("guaranteed QoS or dedicated CPUs add 100Mi") {
+        const MemoryPlan p = plan("    resources:\n      limits:\n        memory: 1Gi\n        cpu: \"2\"\n", kubevirt_kvm());
+        CHECK(term(p, "dedicated_cpu_or_guaranteed_qos") == mib(100));
+        CHECK(term(p, "vcpus") == mib(16));  // vCPUs from the CPU limit
+    }
+    SECTION("the kubevirt model under TCG says what it leaves out") {
+        PlanOptions o = kubevirt_kvm();
+        o.accel = Accel::tcg;
+        const MemoryPlan p = plan("    memory:\n      guest: 1Gi\n", o);
+        CHECK_THAT(p.warnings.back(), Catch::Contains("translation cache"));
+    }
+}
+
+TEST_CASE("the launcher model counts TCG's translation cache and the launcher when it shares the cgroup") {
+    const std::string domain = "    memory:\n      guest: 1Gi\n";
+    const MemoryPlan kvm = plan(domain, {OverheadModel::launcher, Accel::kvm, 100, false});
+    const MemoryPlan tcg = plan(domain, {OverheadModel::launcher, Accel::tcg, 100, false});
+    const MemoryPlan shared = plan(domain, {OverheadModel::launcher, Accel::kvm, 100, true});
+    CHECK(tcg.tcg_tb_size == mib(128));
+    CHECK_FALSE(kvm.tcg_tb_size);
+    CHECK(term(tcg, "tcg_translation_cache") == *tcg.tcg_tb_size);
+    CHECK(tcg.overhead > kvm.overhead);
+    CHECK(shared.overhead == kvm.overhead + term(shared, "launcher"));
+    CHECK(sum(tcg.overhead_terms) == tcg.overhead);
+    CHECK(tcg_tb_size_for(mib(256)) == mib(32));
+    CHECK(tcg_tb_size_for(mib(512)) == mib(64));
+    CHECK(tcg_tb_size_for(gib(8)) == mib(128));
+    // Never below what was measured here: about 80 MiB of QEMU anonymous memory
+    // above the guest (44 MiB of it TCG code cache) plus 20 MiB of file pages
+    // for a 256 MiB guest under TCG.
+    const MemoryPlan small = plan("    memory:\n      guest: 256Mi\n", {OverheadModel::launcher, Accel::tcg, 100, false});
+    CHECK(small.overhead >= mib(100));
+}
+
+TEST_CASE("hugepages: guest RAM comes from huge pages, the memory request holds the overhead") {
+    const MemoryPlan p = plan("    memory:\n      guest: 2Gi\n      hugepages:\n        pageSize: 2Mi\n"
+                              "    resources:\n      requests:\n        memory: 3Gi\n",
+                              kubevirt_kvm());
+    CHECK(p.hugepages == gib(2));
+    CHECK(p.hugepage_size == mib(2));
+    CHECK(p.pod_request == p.overhead + gib(1));
+    CHECK(p.cgroup_limit == p.pod_request);
+    CHECK(p.warnings.empty());
+}
+
+TEST_CASE("a guest in bytes that are not whole MiB is rounded up for QEMU") {
+    const MemoryPlan p = plan("    memory:\n      guest: 1000M\n");
+    CHECK(p.guest_requested == Bytes{1000000000});
+    CHECK(p.guest == mib(954));  // 953.67 MiB rounded up
+}

@@ -1,0 +1,29 @@
+#include "vmi/errors.hpp"
+
+#include <fmt/format.h>
+
+namespace vmi {
+
+std::string FieldRef::describe() const {
+    if (!mark) return path;
+    return fmt::format("{} (line {}, column {})", path, mark->line, mark->column);
+}
+
+FieldRef FieldRef::child(const std::string& key) const {
+    return {path.empty() ? key : path + "." + key, mark};
+}
+
+FieldRef FieldRef::index(std::size_t i) const { return {fmt::format("{}[{}]", path, i), mark}; }
+
+namespace {
+std::string located_message(const FieldRef& where, const std::string& message) {
+    std::string text = where.path.empty() ? message : where.path + ": " + message;
+    if (where.mark) text += fmt::format(" (line {}, column {})", where.mark->line, where.mark->column);
+    return text;
+}
+}  // namespace
+
+SpecError::SpecError(const FieldRef& where, const std::string& message)
+    : std::runtime_error(located_message(where, message)) {}
+
+}  // namespace vmi

@@ -1,0 +1,119 @@
+#include "vmi/parse.hpp"
+
+#include <array>
+
+#include <fmt/format.h>
+
+#include "vmi/parse_parts.hpp"
+#include "vmi/yaml_input.hpp"
+
+namespace vmi {
+namespace {
+
+constexpr std::array supported_api_versions{"kubevirt.io/v1", "kubevirt.io/v1alpha3", "kubevirt.io/v1alpha2"};
+
+void parse_metadata(const Node& node, Metadata& out, std::vector<Warning>& warnings) {
+    MapReader m(node, warnings);
+    if (auto n = m.take("name")) {
+        out.name = n->as_string();
+        out.name_ref = n->where();
+    } else {
+        out.name_ref = m.where().child("name");
+    }
+    if (auto n = m.take("namespace")) {
+        out.namespace_name = n->as_string();
+        out.namespace_ref = n->where();
+    } else {
+        out.namespace_ref = m.where().child("namespace");
+    }
+    if (auto n = m.take("uid")) out.uid = n->as_string();
+    if (auto n = m.take("labels")) out.labels = n->as_string_map();
+    if (auto n = m.take("annotations")) out.annotations = n->as_string_map();
+    m.finish();
+}
+
+// The labels and annotations of a VirtualMachine's template join the VM's.
+void merge_template_metadata(const Node& node, Metadata& out, std::vector<Warning>& warnings) {
+    MapReader m(node, warnings);
+    if (auto n = m.take("labels")) {
+        for (auto& [k, v] : n->as_string_map()) out.labels[k] = v;
+    }
+    if (auto n = m.take("annotations")) {
+        for (auto& [k, v] : n->as_string_map()) out.annotations[k] = v;
+    }
+    m.ignore("name", "ignored: the VirtualMachine's name is used");
+    m.ignore("namespace", "ignored: the VirtualMachine's namespace is used");
+    m.finish();
+}
+
+void parse_vmi_spec(const Node& node, VmiSpec& out) {
+    MapReader s(node, out.warnings);
+    out.domain = detail::parse_domain(s.require("domain"), out.warnings);
+    if (auto n = s.take("volumes")) out.volumes = detail::parse_volumes(*n, out.warnings);
+    if (auto n = s.take("networks")) out.networks = detail::parse_networks(*n, out.warnings);
+    if (auto n = s.take("terminationGracePeriodSeconds")) {
+        out.termination_grace_period_seconds = n->as_int(0, 365LL * 24 * 3600);
+    }
+    s.finish();
+}
+
+void parse_virtual_machine_spec(const Node& node, VmiSpec& out) {
+    MapReader s(node, out.warnings);
+    s.ignore("running", "ignored: the launcher starts the VM");
+    s.ignore("runStrategy", "ignored: the launcher starts the VM");
+    for (auto key : {"dataVolumeTemplates", "instancetype", "preference"}) {
+        if (auto n = s.take(key)) n->fail("is not supported; expand it into the template");
+    }
+    Node tmpl = s.require("template");
+    MapReader t(tmpl, out.warnings);
+    if (auto n = t.take("metadata")) merge_template_metadata(*n, out.metadata, out.warnings);
+    parse_vmi_spec(t.require("spec"), out);
+    t.finish();
+    s.finish();
+}
+
+}  // namespace
+
+VmiSpec parse_vmi(std::string_view yaml_text) {
+    YAML::Node root = load_yaml(yaml_text);
+    VmiSpec out;
+    MapReader top(Node(root, FieldRef{}), out.warnings);
+
+    Node api = top.require("apiVersion");
+    out.api_version = api.as_string();
+    if (std::find(supported_api_versions.begin(), supported_api_versions.end(), out.api_version) ==
+        supported_api_versions.end()) {
+        api.fail(fmt::format("\"{}\" is not supported (use kubevirt.io/v1, kubevirt.io/v1alpha3 or kubevirt.io/v1alpha2)",
+                             out.api_version));
+    }
+    Node kind = top.require("kind");
+    const std::string kind_text = kind.as_string();
+    if (kind_text != "VirtualMachineInstance" && kind_text != "VirtualMachine") {
+        kind.fail(fmt::format("\"{}\" is not supported (use VirtualMachineInstance or VirtualMachine)", kind_text));
+    }
+    out.from_virtual_machine = kind_text == "VirtualMachine";
+    out.metadata.namespace_name = "default";
+    parse_metadata(top.require("metadata"), out.metadata, out.warnings);
+
+    if (out.from_virtual_machine) {
+        parse_virtual_machine_spec(top.require("spec"), out);
+    } else {
+        parse_vmi_spec(top.require("spec"), out);
+    }
+    top.finish();
+    return out;
+}
+
+const Volume* VmiSpec::find_volume(const std::string& name) const {
+    for (const auto& v : volumes) {
+        if (v.name == name) return &v;
+    }
+    return nullptr;
+}
+
+std::uint32_t VmiSpec::vcpus() const {
+    const auto& c = domain.cpu;
+    return std::max(c.sockets, 1u) * std::max(c.cores, 1u) * std::max(c.threads, 1u);
+}
+
+}  // namespace vmi

@@ -1,0 +1,241 @@
+#include "vmi/validate.hpp"
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "vmi/parse.hpp"
+
+namespace vmi {
+namespace {
+
+constexpr std::int64_t min_memory_bytes = 1'000'000;  // KubeVirt: "must be greater than or equal to 1M"
+constexpr std::uint32_t max_vcpus = 288;              // QEMU 7.2's q35 maximum
+
+[[noreturn]] void fail(const FieldRef& where, const std::string& message) { throw SpecError(where, message); }
+
+void check_name(const std::string& value, const FieldRef& where, std::string_view what) {
+    if (value.empty()) fail(where, fmt::format("is required: the {} names the VM's cgroup and files", what));
+    if (!is_dns1123_label(value)) {
+        fail(where, fmt::format("\"{}\" is not a valid {}: use at most 63 lowercase letters, digits and '-', "
+                                "starting and ending with a letter or digit",
+                                value, what));
+    }
+}
+
+// Bytes of a memory quantity that must not be negative.
+Bytes memory_bytes(const QuantityField& q) {
+    if (q.value.negative()) fail(q.where, fmt::format("'{}' must be greater than or equal to 0", q.value.text()));
+    auto b = q.value.bytes();
+    if (!b) fail(q.where, fmt::format("'{}' is too large", q.value.text()));
+    return *b;
+}
+
+void check_memory_floor(const QuantityField& q) {
+    if (memory_bytes(q).value < min_memory_bytes) {
+        fail(q.where, fmt::format("'{}' must be greater than or equal to 1M", q.value.text()));
+    }
+}
+
+std::int64_t cpu_millis(const QuantityField& q) {
+    if (q.value.negative()) fail(q.where, fmt::format("'{}' must be greater than or equal to 0", q.value.text()));
+    auto m = q.value.millis();
+    if (!m) fail(q.where, fmt::format("'{}' is too large", q.value.text()));
+    return *m;
+}
+
+void check_not_greater(const QuantityField& small, std::int64_t small_v, const QuantityField& big, std::int64_t big_v) {
+    if (small_v > big_v) {
+        fail(small.where, fmt::format("'{}' is greater than {} '{}'", small.value.text(), big.where.path,
+                                      big.value.text()));
+    }
+}
+
+void validate_memory(const Domain& d) {
+    const auto& guest = d.memory.guest;
+    const auto& req = d.resources.requests.memory;
+    const auto& lim = d.resources.limits.memory;
+    if (!guest && !req && !lim) {
+        fail(FieldRef{"spec.domain", std::nullopt},
+             "no memory requested: set at least one of spec.domain.memory.guest, "
+             "spec.domain.resources.requests.memory or spec.domain.resources.limits.memory");
+    }
+    for (const auto* q : {&guest, &req, &lim}) {
+        if (*q) check_memory_floor(**q);
+    }
+    if (req && lim) {
+        check_not_greater(*req, std::int64_t(memory_bytes(*req).value), *lim, std::int64_t(memory_bytes(*lim).value));
+    }
+    if (guest && lim) {
+        check_not_greater(*guest, std::int64_t(memory_bytes(*guest).value), *lim,
+                          std::int64_t(memory_bytes(*lim).value));
+    }
+    if (d.memory.max_guest && guest) {
+        if (memory_bytes(*d.memory.max_guest) < memory_bytes(*guest)) {
+            fail(d.memory.max_guest->where, fmt::format("'{}' is less than spec.domain.memory.guest '{}'",
+                                                        d.memory.max_guest->value.text(), guest->value.text()));
+        }
+    }
+    if (const auto& page = d.memory.hugepages_page_size) {
+        const Bytes size = memory_bytes(*page);
+        if (size != mib(2) && size != gib(1)) {
+            fail(page->where, fmt::format("'{}' is not a huge page size on x86_64 (use 2Mi or 1Gi)", page->value.text()));
+        }
+        // The memory the guest gets must be made of whole pages.
+        const auto& g = guest ? guest : (req ? req : lim);
+        const Bytes gb = memory_bytes(*g);
+        if (gb < size) {
+            fail(g->where, fmt::format("'{}' is smaller than the huge page size '{}'", g->value.text(), page->value.text()));
+        }
+        if (gb.value % size.value != 0) {
+            fail(g->where,
+                 fmt::format("'{}' is not a multiple of the huge page size '{}'", g->value.text(), page->value.text()));
+        }
+    }
+}
+
+void validate_cpu(Domain& d) {
+    const auto& req = d.resources.requests.cpu;
+    const auto& lim = d.resources.limits.cpu;
+    std::optional<std::int64_t> req_m, lim_m;
+    if (req) req_m = cpu_millis(*req);
+    if (lim) lim_m = cpu_millis(*lim);
+    if (req && lim) check_not_greater(*req, *req_m, *lim, *lim_m);
+    // KubeVirt: without a topology, the vCPU count comes from the CPU limit,
+    // else the request, rounded up.
+    auto& cpu = d.cpu;
+    if (cpu.sockets == 0 && cpu.cores == 0 && cpu.threads == 0 && (lim_m || req_m)) {
+        const std::int64_t count = std::max<std::int64_t>(1, ((lim_m ? *lim_m : *req_m) + 999) / 1000);
+        if (count > max_vcpus) {
+            fail((lim ? lim : req)->where, fmt::format("asks for {} vCPUs; the most is {}", count, max_vcpus));
+        }
+        cpu.sockets = static_cast<std::uint32_t>(count);
+    }
+    cpu.sockets = std::max(cpu.sockets, 1u);
+    cpu.cores = std::max(cpu.cores, 1u);
+    cpu.threads = std::max(cpu.threads, 1u);
+    const std::uint64_t vcpus = std::uint64_t{cpu.sockets} * cpu.cores * cpu.threads;
+    if (vcpus > max_vcpus) {
+        fail(FieldRef{"spec.domain.cpu", std::nullopt},
+             fmt::format("sockets x cores x threads = {} vCPUs; the most is {}", vcpus, max_vcpus));
+    }
+    if (cpu.dedicated_cpu_placement) {
+        if (req && lim && *req_m != *lim_m) {
+            fail(req->where, "must equal spec.domain.resources.limits.cpu with dedicatedCpuPlacement");
+        }
+        const auto& mreq = d.resources.requests.memory;
+        const auto& mlim = d.resources.limits.memory;
+        if (mreq && mlim && memory_bytes(*mreq) != memory_bytes(*mlim)) {
+            fail(mreq->where, "must equal spec.domain.resources.limits.memory with dedicatedCpuPlacement");
+        }
+    }
+}
+
+bool is_uuid(std::string_view s) {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash != (s[i] == '-')) return false;
+        if (!dash && !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+void validate_firmware_and_machine(const Domain& d) {
+    if (!d.firmware.uuid.empty() && !is_uuid(d.firmware.uuid)) {
+        fail(FieldRef{"spec.domain.firmware.uuid", std::nullopt},
+             fmt::format("\"{}\" is not a UUID (8-4-4-4-12 hex digits)", d.firmware.uuid));
+    }
+    const std::string& m = d.machine_type;
+    if (!m.empty() && m != "q35" && !m.starts_with("pc-q35-") && m != "pc" && !m.starts_with("pc-i440fx-")) {
+        fail(FieldRef{"spec.domain.machine.type", std::nullopt},
+             fmt::format("\"{}\" is not an x86_64 machine type (use q35, pc-q35-*, pc or pc-i440fx-*)", m));
+    }
+}
+
+template <class T, class Name>
+void check_unique(const std::vector<T>& items, Name name_of, std::string_view what) {
+    std::set<std::string> seen;
+    for (const auto& item : items) {
+        if (!seen.insert(name_of(item)).second) {
+            fail(item.where, fmt::format("{} name \"{}\" is used more than once", what, name_of(item)));
+        }
+    }
+}
+
+void default_and_validate_disks(VmiSpec& spec) {
+    check_unique(spec.volumes, [](const Volume& v) { return v.name; }, "volume");
+    check_unique(spec.domain.devices.disks, [](const Disk& d) { return d.name; }, "disk");
+    int cloud_inits = 0;
+    for (const auto& v : spec.volumes) {
+        if (std::holds_alternative<CloudInitNoCloudSource>(v.source) && ++cloud_inits > 1) {
+            fail(v.where, "only one cloudInitNoCloud volume is allowed");
+        }
+        if (const auto* e = std::get_if<EmptyDiskSource>(&v.source)) memory_bytes(e->capacity);
+        if (const auto* h = std::get_if<HostDiskSource>(&v.source); h && h->capacity) memory_bytes(*h->capacity);
+        bool used = false;
+        for (const auto& d : spec.domain.devices.disks) used |= d.name == v.name;
+        if (!used) spec.warnings.push_back({v.where.path, fmt::format("volume \"{}\" has no disk; ignored", v.name)});
+    }
+    for (auto& disk : spec.domain.devices.disks) {
+        if (!spec.find_volume(disk.name)) {
+            fail(disk.where, fmt::format("disk \"{}\" has no volume of that name in spec.volumes", disk.name));
+        }
+        // KubeVirt's defaults: virtio for disks, sata for CD-ROMs, scsi for LUNs.
+        if (!disk.bus) {
+            disk.bus = disk.kind == DiskKind::disk ? DiskBus::virtio
+                       : disk.kind == DiskKind::cdrom ? DiskBus::sata
+                                                      : DiskBus::scsi;
+        }
+        if (disk.kind == DiskKind::lun && disk.bus != DiskBus::scsi) fail(disk.where, "a lun must be on the scsi bus");
+        if (disk.kind == DiskKind::cdrom && disk.bus == DiskBus::virtio) {
+            // 2018's API allowed it (the seed's examples use it); QEMU has no
+            // virtio CD-ROM, so it becomes a read-only virtio disk.
+            spec.warnings.push_back({disk.where.path, "a cdrom on the virtio bus is attached as a read-only virtio disk"});
+        }
+    }
+}
+
+void validate_networks(const VmiSpec& spec) {
+    check_unique(spec.domain.devices.interfaces, [](const Interface& i) { return i.name; }, "interface");
+    for (const auto& iface : spec.domain.devices.interfaces) {
+        const Network* net = nullptr;
+        for (const auto& n : spec.networks) {
+            if (n.name == iface.name) net = &n;
+        }
+        if (!net) fail(iface.where, fmt::format("interface \"{}\" has no network of that name in spec.networks", iface.name));
+        if (iface.binding == InterfaceBinding::masquerade && !net->pod) {
+            fail(iface.where, "masquerade works only on the pod network");
+        }
+    }
+}
+
+}  // namespace
+
+bool is_dns1123_label(std::string_view s) {
+    if (s.empty() || s.size() > 63) return false;
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    for (char c : s) {
+        if (!alnum(c) && c != '-') return false;
+    }
+    return alnum(s.front()) && alnum(s.back());
+}
+
+void default_and_validate(VmiSpec& spec) {
+    check_name(spec.metadata.name, spec.metadata.name_ref, "metadata.name");
+    check_name(spec.metadata.namespace_name, spec.metadata.namespace_ref, "metadata.namespace");
+    validate_memory(spec.domain);
+    validate_cpu(spec.domain);
+    validate_firmware_and_machine(spec.domain);
+    default_and_validate_disks(spec);
+    validate_networks(spec);
+    if (!spec.termination_grace_period_seconds) spec.termination_grace_period_seconds = 30;
+}
+
+VmiSpec load_vmi(std::string_view yaml_text) {
+    VmiSpec spec = parse_vmi(yaml_text);
+    default_and_validate(spec);
+    return spec;
+}
+
+}  // namespace vmi
