@@ -114,8 +114,9 @@ unpack_kernel() {
         mkdir -p "$tmp"
         dpkg -x "$deb" "$tmp"
         local versions=("$tmp"/lib/modules/*)
-        [ ${#versions[@]} -eq 1 ] && [ -d "${versions[0]}" ] ||
+        if [ ${#versions[@]} -ne 1 ] || [ ! -d "${versions[0]}" ]; then
             die "expected one kernel version in $(basename "$deb")"
+        fi
         depmod -b "$tmp" "$(basename "${versions[0]}")"
         touch "$tmp/.unpacked"
         mv "$tmp" "$tree"

@@ -69,8 +69,9 @@ wait_guest() {
 
 # wait_for_line NAME LINE: waits (bounded) until the console shows LINE.
 wait_for_line() {
-    local i
-    for i in $(seq 1 "$((boot_timeout * 10))"); do
+    local tries=0
+    while [ "$tries" -lt $((boot_timeout * 10)) ]; do
+        tries=$((tries + 1))
         tr -d '\r' <"$work/$1.log" | grep -qxF "$2" && return 0
         kill -0 "$qemu_pid" 2>/dev/null || return 1
         sleep 0.1
@@ -165,7 +166,7 @@ EOF
     g++ -O1 -o "$work/hello" "$work/hello.cpp"
     program=$work/hello guest_path=/opt/test/hello expected_output='hello from the guest' expected_status=7
 else
-    program=$(command -v true) guest_path=/opt/test/true expected_output= expected_status=0
+    program=$(command -v true) guest_path=/opt/test/true expected_output='' expected_status=0
 fi
 "$here/make-initrd.sh" "${initrd_args[@]}" --out "$work/exec.img" \
     --add "$program=$guest_path" >/dev/null
