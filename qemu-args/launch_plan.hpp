@@ -1,0 +1,93 @@
+// What the launcher needs to start QEMU, decided entirely in the plan layer:
+// the argv, the files to prepare in the state directory, and the file
+// descriptors the child must hold at fixed numbers when it execs.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vmi/memory_plan.hpp"
+#include "vmi/spec.hpp"
+
+namespace qemu_args {
+
+// Where volumes and images come from on this host or in this pod.
+struct SourceOptions {
+    std::map<std::string, std::string> volumes;  // --volume NAME=PATH
+    std::map<std::string, std::string> images;   // --image REF=DIR (an unpacked image root)
+    std::string volumes_dir;                     // PVCs and host disks by name, when not in `volumes`
+    std::string images_dir;                      // image roots by reference, when not in `images`
+};
+
+enum class DiskFormat { raw, qcow2 };
+
+// A disk's source once found on this machine (resolve_sources).
+struct ResolvedVolume {
+    std::string name;
+    std::string path;           // the file QEMU opens (a base for containerDisk)
+    DiskFormat format = DiskFormat::raw;  // from the file's header, never its name
+    bool needs_overlay = false; // containerDisk/registryDisk: never written
+    bool create_sparse = false; // emptyDisk, hostDisk DiskOrCreate
+    std::optional<vmi::Bytes> capacity;
+    bool operator==(const ResolvedVolume&) const = default;
+};
+
+struct ResolvedKernel {
+    std::string kernel;  // host path
+    std::string initrd;  // host path, empty when none
+    bool operator==(const ResolvedKernel&) const = default;
+};
+
+struct ResolvedSources {
+    std::vector<ResolvedVolume> volumes;  // cloud-init volumes are not here
+    std::optional<ResolvedKernel> kernel;
+    bool operator==(const ResolvedSources&) const = default;
+};
+
+struct LaunchOptions {
+    std::string qemu_binary = "qemu-system-x86_64";
+    std::string state_dir;  // per VM: sockets, logs, overlays, cloud-init seed
+    vmi::Accel accel = vmi::Accel::tcg;
+    // Tap devices for bridge interfaces: interface name -> fd number the launcher passes.
+    std::map<std::string, int> tap_fds;
+    bool operator==(const LaunchOptions&) const = default;
+};
+
+// A file the launcher makes before starting QEMU, in order.
+struct PrepareStep {
+    enum class Kind {
+        overlay,      // qcow2 overlay `path` over `source` (format `source_format`)
+        sparse_file,  // a sparse raw file of `size` bytes at `path` (kept if it exists)
+        cloud_init,   // an ISO9660 `cidata` seed at `path` holding `files`
+    };
+    Kind kind;
+    std::string path;
+    std::string source;
+    DiskFormat source_format = DiskFormat::raw;
+    vmi::Bytes size;
+    std::map<std::string, std::string> files;  // cloud_init: name -> contents
+    bool operator==(const PrepareStep&) const = default;
+};
+
+// A descriptor the child holds at `number` when it execs.
+struct FdSlot {
+    enum class Kind { qmp_listener, tap };
+    Kind kind;
+    int number;
+    std::string name;  // tap: the interface
+    bool operator==(const FdSlot&) const = default;
+};
+
+struct LaunchPlan {
+    std::vector<std::string> argv;  // argv[0] is the QEMU binary
+    std::vector<PrepareStep> prepare;
+    std::vector<FdSlot> fds;
+    std::string qmp_socket;      // the listening socket the launcher creates and passes
+    std::string console_socket;  // serial console, a unix socket QEMU listens on
+    std::string console_log;     // everything the serial console printed
+    bool operator==(const LaunchPlan&) const = default;
+};
+
+}  // namespace qemu_args
