@@ -1,0 +1,63 @@
+// A QMP client on Boost.Asio: connects to QEMU's monitor socket, negotiates
+// capabilities, matches replies to commands by id, and hands out events.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <system_error>
+
+// Single headers: boost/asio.hpp pulls awaitable.hpp, which misses <utility>
+// in Boost 1.74 under C++20.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/streambuf.hpp>
+
+#include "launcher/qmp_message.hpp"
+
+namespace launcher::qmp {
+
+class Client {
+public:
+    using ReplyHandler = std::function<void(const Reply&)>;
+    using EventHandler = std::function<void(const Event&)>;
+    // Called once: with no error when capabilities are negotiated, or with
+    // the error that ended the connection.
+    using ReadyHandler = std::function<void(const std::string& error)>;
+    using ClosedHandler = std::function<void(const std::string& why)>;
+
+    explicit Client(boost::asio::io_context& io);
+
+    void on_event(EventHandler h) { on_event_ = std::move(h); }
+    void on_closed(ClosedHandler h) { on_closed_ = std::move(h); }
+
+    // Connects to `socket_path`, reads the greeting, sends qmp_capabilities.
+    void connect(const std::string& socket_path, ReadyHandler ready);
+
+    // Sends a command; `done` gets its reply (or a failed Reply when the
+    // connection closes first).
+    void execute(std::string_view command, const nlohmann::json& arguments = {}, ReplyHandler done = {});
+
+    bool ready() const { return ready_; }
+    const std::string& qemu_version() const { return version_; }
+    void close();
+
+private:
+    void read_next();
+    void handle_line(const std::string& line);
+    void fail_all(const std::string& why);
+
+    boost::asio::local::stream_protocol::socket socket_;
+    boost::asio::streambuf buffer_;
+    std::map<std::int64_t, ReplyHandler> pending_;
+    std::int64_t next_id_ = 1;
+    bool ready_ = false;
+    bool closed_ = false;
+    std::string version_;
+    ReadyHandler on_ready_;
+    EventHandler on_event_;
+    ClosedHandler on_closed_;
+};
+
+}  // namespace launcher::qmp
