@@ -1,0 +1,117 @@
+#include "cgroups/libcgroup_backend.hpp"
+
+#include "cgroups/file_io.hpp"
+
+#include <libcgroup.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+
+namespace cgroups {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CgroupFree {
+    void operator()(cgroup* group) const { cgroup_free(&group); }
+};
+using CgroupPtr = std::unique_ptr<cgroup, CgroupFree>;
+
+// libcgroup answers 50000+ codes; ECGOTHER means "see the errno it kept".
+[[noreturn]] void throw_libcgroup(int code, const std::string& operation) {
+    const int error = cgroup_get_last_errno();
+    if (code == ECGOTHER && error != 0) throw std::system_error(error, std::generic_category(), operation);
+    if (code == ECGROUPNOTALLOWED) throw std::system_error(error ? error : EPERM, std::generic_category(), operation);
+    // Only non-zero codes get here: cgroup_strerror(0) says "not compiled in".
+    throw std::runtime_error(operation + ": libcgroup: " + cgroup_strerror(code));
+}
+
+// cgroup_init() must run once before any other call.
+int init_once() {
+    static std::once_flag once;
+    static int result = 0;
+    std::call_once(once, [] { result = cgroup_init(); });
+    return result;
+}
+
+CgroupPtr memory_group(const std::string& name) {
+    CgroupPtr group(cgroup_new_cgroup(name.c_str()));
+    if (!group || !cgroup_add_controller(group.get(), "memory"))
+        throw std::runtime_error("libcgroup: cannot describe cgroup " + name);
+    return group;
+}
+
+}  // namespace
+
+LibcgroupBackend::LibcgroupBackend(fs::path memory_root) : memory_root_(std::move(memory_root)) {
+    if (const int code = init_once(); code != 0)
+        throw std::runtime_error(std::string("libcgroup: cgroup_init: ") + cgroup_strerror(code));
+    char* mount_point = nullptr;
+    const int code = cgroup_get_subsys_mount_point("memory", &mount_point);
+    const std::string found = code == 0 && mount_point ? mount_point : "";
+    std::free(mount_point);
+    if (found.empty() || fs::path(found).lexically_normal() != memory_root_.lexically_normal())
+        throw std::runtime_error("libcgroup sees the memory controller at \"" + found + "\", not at " +
+                                 memory_root_.string());
+}
+
+std::string LibcgroupBackend::group_name(const fs::path& dir) const {
+    // libcgroup names a group by its path below the controller's mount point.
+    return dir.lexically_normal().lexically_relative(memory_root_.lexically_normal()).string();
+}
+
+void LibcgroupBackend::create(const fs::path& dir) {
+    // libcgroup treats an existing directory as created; say EEXIST as mkdir would.
+    if (path_exists(dir)) throw std::system_error(EEXIST, std::generic_category(), "mkdir " + dir.string());
+    auto group = memory_group(group_name(dir));
+    // ignore_ownership=1: no chown of every control file to the default 0:0.
+    if (const int code = cgroup_create_cgroup(group.get(), 1); code != 0)
+        throw_libcgroup(code, "libcgroup create " + dir.string());
+}
+
+void LibcgroupBackend::set(const fs::path& dir, std::string_view file, std::string_view value) {
+    auto group = memory_group(group_name(dir));
+    auto* controller = cgroup_get_controller(group.get(), "memory");
+    const std::string name(file), text(value);
+    const auto where = "libcgroup set " + (dir / file).string() + "=" + text;
+    if (const int code = cgroup_add_value_string(controller, name.c_str(), text.c_str()); code != 0)
+        throw_libcgroup(code, where);
+    if (const int code = cgroup_modify_cgroup(group.get()); code != 0) throw_libcgroup(code, where);
+}
+
+void LibcgroupBackend::remove(const fs::path& dir) {
+    auto group = memory_group(group_name(dir));
+    // Flags 0: CGFLAG_DELETE_EMPTY_ONLY returns 0 yet leaves the group. Without
+    // it libcgroup first moves any task left to the parent, so callers kill
+    // and wait until the cgroup is empty before they remove it.
+    if (const int code = cgroup_delete_cgroup_ext(group.get(), 0); code != 0)
+        throw_libcgroup(code, "libcgroup delete " + dir.string());
+    // libcgroup can report success for a group it did not remove.
+    if (path_exists(dir)) throw std::system_error(EBUSY, std::generic_category(), "libcgroup delete " + dir.string());
+}
+
+BackendChoice make_backend(const Detection& detection, BackendKind kind) {
+    if (kind == BackendKind::direct)
+        return {std::make_unique<DirectBackend>(), "cgroup changes by direct cgroupfs writes (asked for)"};
+    if (detection.version != Version::v1 || !detection.memory_available) {
+        if (kind == BackendKind::libcgroup)
+            throw std::runtime_error("libcgroup backend: only used for a cgroup v1 memory hierarchy");
+        return {std::make_unique<DirectBackend>(),
+                "cgroup changes by direct cgroupfs writes: libcgroup 2.0 does not handle this cgroup v2 tree "
+                "(it ignores a cgroup2 root without controllers and needs v2 file names)"};
+    }
+    try {
+        return {std::make_unique<LibcgroupBackend>(detection.memory_root),
+                "cgroup changes through libcgroup (cgroup v1 at " + detection.memory_root.string() + ")"};
+    } catch (const std::exception& e) {
+        if (kind == BackendKind::libcgroup) throw;
+        return {std::make_unique<DirectBackend>(),
+                std::string("cgroup changes by direct cgroupfs writes: ") + e.what()};
+    }
+}
+
+}  // namespace cgroups

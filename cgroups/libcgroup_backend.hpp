@@ -1,0 +1,44 @@
+// libcgroup (the project's chosen cgroup library) for what it does well:
+// create, set and delete cgroups on cgroup v1 at the real mount. It finds
+// mounts by itself from /proc/mounts, so it cannot work on an injected root
+// or a test's fake cgroupfs, and version 2.0 ignores a cgroup2 mount whose
+// root lists no controllers; those cases use DirectBackend.
+#pragma once
+
+#include "cgroups/backend.hpp"
+#include "cgroups/detect.hpp"
+
+#include <memory>
+#include <string>
+
+namespace cgroups {
+
+class LibcgroupBackend : public DirectBackend {
+public:
+    // Throws std::runtime_error when libcgroup cannot serve `memory_root`
+    // (cgroup_init fails, or it sees the memory controller elsewhere).
+    explicit LibcgroupBackend(std::filesystem::path memory_root);
+
+    std::string name() const override { return "libcgroup"; }
+    void create(const std::filesystem::path& dir) override;
+    void set(const std::filesystem::path& dir, std::string_view file, std::string_view value) override;
+    void remove(const std::filesystem::path& dir) override;
+
+private:
+    std::string group_name(const std::filesystem::path& dir) const;
+
+    std::filesystem::path memory_root_;
+};
+
+enum class BackendKind { automatic, libcgroup, direct };
+
+struct BackendChoice {
+    std::unique_ptr<Backend> backend;
+    std::string reason;  // for the log
+};
+
+// automatic: libcgroup for a cgroup v1 memory hierarchy it can serve, else
+// direct. libcgroup, when asked for and impossible, throws.
+BackendChoice make_backend(const Detection& detection, BackendKind kind = BackendKind::automatic);
+
+}  // namespace cgroups

@@ -1,0 +1,47 @@
+// Emptying and removing a cgroup: kill everything left, wait until it is
+// empty, remove it (children first) with a bounded retry on EBUSY. Also
+// cleans a stale cgroup left by a launcher that was SIGKILLed.
+#pragma once
+
+#include "cgroups/backend.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace cgroups {
+
+struct TeardownReport {
+    std::size_t killed = 0;         // processes found inside and killed
+    bool used_cgroup_kill = false;  // the kernel's cgroup.kill did it (v2, Linux 5.14+)
+    unsigned remove_attempts = 0;   // rmdir calls for the top cgroup (1 unless it was busy)
+
+    bool operator==(const TeardownReport&) const = default;
+};
+
+struct TeardownLimits {
+    std::chrono::milliseconds empty_wait{10'000};  // for killed processes to leave
+    unsigned remove_attempts = 50;                 // rmdir tries while EBUSY (~2.5 s)
+};
+
+// Kills every process in `dir` and its descendants: a write to cgroup.kill
+// where the kernel has it, else SIGKILL to each pid in cgroup.procs, again
+// until none is left (a process may fork meanwhile). Throws when processes
+// are still there after `limits.empty_wait`.
+TeardownReport kill_all(Backend& backend, const std::filesystem::path& dir, const TeardownLimits& limits = {});
+
+// Removes `dir` and its descendants, deepest first, retrying EBUSY. A cgroup
+// already gone is fine. Returns the rmdir attempts of `dir` itself.
+unsigned remove_tree(Backend& backend, const std::filesystem::path& dir, const TeardownLimits& limits = {});
+
+// kill_all, then remove_tree.
+TeardownReport tear_down(Backend& backend, const std::filesystem::path& dir, const TeardownLimits& limits = {});
+
+// If `dir` exists (a launcher of the same VM was SIGKILLed and left it),
+// tears it down and returns a line for the log saying so.
+std::optional<std::string> clean_stale(Backend& backend, const std::filesystem::path& dir,
+                                       const TeardownLimits& limits = {});
+
+}  // namespace cgroups

@@ -1,0 +1,99 @@
+// The VM's memory cgroup: made (host, nested) or adopted, with its limits,
+// ready for the child to join before exec, and torn down by the destructor.
+#pragma once
+
+#include "cgroups/backend.hpp"
+#include "cgroups/detect.hpp"
+#include "cgroups/limits.hpp"
+#include "cgroups/mode.hpp"
+#include "cgroups/teardown.hpp"
+#include "cgroups/unique_fd.hpp"
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cgroups {
+
+struct VmCgroupSpec {
+    std::string vm_namespace;           // "default"
+    std::string vm_name;                // "testvm1": the cgroup is "<namespace>-<name>"
+    std::optional<std::string> parent{};  // --cgroup-parent. host: below the memory root
+                                        // (default "vmi-launcher"); nested: below the
+                                        // launcher's own cgroup (default: that cgroup)
+    MemoryLimits limits;
+
+    bool operator==(const VmCgroupSpec&) const = default;
+};
+
+// The leaf the launcher moves itself into in nested mode, inside its own cgroup.
+inline constexpr const char* launcher_leaf = "launcher";
+
+class VmCgroup {
+public:
+    // host/nested: cleans a stale cgroup of the same VM, creates the cgroup
+    // and sets the limits; on failure removes what it made and throws (errors
+    // name the operation and path). adopt: the launcher's own cgroup, read
+    // and compared with the plan, never written. `mode` is host, nested or adopt.
+    static VmCgroup open(const Detection& detection, Mode mode, const VmCgroupSpec& spec,
+                         std::shared_ptr<Backend> backend);
+
+    VmCgroup(VmCgroup&& other) noexcept;
+    VmCgroup& operator=(VmCgroup&& other) noexcept;
+    VmCgroup(const VmCgroup&) = delete;
+    VmCgroup& operator=(const VmCgroup&) = delete;
+    // Same as close(), errors swallowed: call close() to see them.
+    ~VmCgroup();
+
+    Mode mode() const { return mode_; }
+    Version version() const { return version_; }
+    const std::filesystem::path& path() const { return path_; }
+
+    // cgroup.procs, open for writing, for join_cgroup() in the child between
+    // fork and exec. -1 in adopt mode: the child is inside already.
+    int procs_fd() const { return procs_.get(); }
+
+    // The cgroup directory (O_PATH) for clone3(CLONE_INTO_CGROUP); cgroup v2
+    // host and nested modes only, else -1.
+    int cgroup_fd() const { return dir_.get(); }
+
+    // Lines for the log: a stale cgroup cleaned, the launcher moved to a
+    // leaf, the adopted limit differing from the plan.
+    const std::vector<std::string>& notices() const { return notices_; }
+
+    // Adopt mode: the warning with both numbers when the limit found differs.
+    const std::optional<std::string>& limit_warning() const { return limit_warning_; }
+
+    // Moves an existing process in (through cgroup.procs).
+    void attach(pid_t pid);
+
+    // Kills what is left, waits until empty, removes the cgroup. Nothing in
+    // adopt mode. Idempotent; throws when the cgroup cannot be removed.
+    TeardownReport close();
+
+private:
+    VmCgroup() = default;
+
+    Mode mode_ = Mode::none;
+    Version version_ = Version::v1;
+    std::filesystem::path path_;
+    std::shared_ptr<Backend> backend_;
+    UniqueFd procs_;
+    UniqueFd dir_;
+    std::vector<std::string> notices_;
+    std::optional<std::string> limit_warning_{};
+    bool owned_ = false;  // made by us, so removed by us
+};
+
+// "<namespace>-<name>"; throws std::invalid_argument for a name that is no
+// safe directory name (empty, '/', leading '.').
+std::string cgroup_name(const VmCgroupSpec& spec);
+
+// Where the VM cgroup goes for host or nested mode (pure).
+std::filesystem::path vm_cgroup_path(const Detection& detection, Mode mode, const VmCgroupSpec& spec);
+
+}  // namespace cgroups

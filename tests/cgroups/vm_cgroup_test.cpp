@@ -1,0 +1,214 @@
+// The VM cgroup against a fake cgroupfs: the files each mode writes and the
+// ones it never writes, cleanup on failure, stale cgroups, teardown.
+#include "cgroups/vm_cgroup.hpp"
+
+#include "cgroups/detect.hpp"
+#include "cgroups/file_io.hpp"
+
+#include "fake_cgroupfs.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+using namespace cgroups;
+using cgroups_test::FakeCgroupfs;
+using cgroups_test::FakeLayout;
+using cgroups_test::FakeOptions;
+using Log = std::vector<std::string>;
+
+namespace {
+
+const VmCgroupSpec spec{.vm_namespace = "default", .vm_name = "testvm1", .limits = {.max_bytes = 64ull << 20}};
+
+struct World {
+    std::shared_ptr<FakeCgroupfs> fake;
+    Detection detection;
+
+    explicit World(FakeOptions options)
+        : fake(std::make_shared<FakeCgroupfs>(std::move(options))), detection(detect(fake->inputs())) {}
+
+    VmCgroup open(Mode mode, const VmCgroupSpec& s = spec) { return VmCgroup::open(detection, mode, s, fake); }
+};
+
+}  // namespace
+
+TEST_CASE("v1 host mode writes the limit and memsw in a new <parent>/<namespace>-<name>, nothing else", "[vm_cgroup]") {
+    World w({.layout = FakeLayout::hybrid});
+    {
+        auto vm = w.open(Mode::host);
+        CHECK(vm.path() == w.fake->root() / "memory/vmi-launcher/default-testvm1");
+        CHECK(w.fake->log() == Log{
+                                   "mkdir memory/vmi-launcher",
+                                   "mkdir memory/vmi-launcher/default-testvm1",
+                                   "set memory/vmi-launcher/default-testvm1/memory.limit_in_bytes 67108864",
+                                   "set memory/vmi-launcher/default-testvm1/memory.memsw.limit_in_bytes 67108864",
+                               });
+        CHECK(read_text(vm.path() / "memory.limit_in_bytes") == "67108864");
+        CHECK(vm.procs_fd() >= 0);
+        CHECK(vm.cgroup_fd() == -1);  // clone3 into a cgroup is v2 only
+        CHECK(vm.notices().empty());
+        w.fake->clear_log();
+    }
+    // The destructor removes the VM cgroup; the shared parent stays.
+    CHECK(w.fake->log() == Log{"rmdir memory/vmi-launcher/default-testvm1"});
+    CHECK(path_exists(w.fake->root() / "memory/vmi-launcher"));
+}
+
+TEST_CASE("v1 without swap accounting writes only the memory limit", "[vm_cgroup]") {
+    World w({.layout = FakeLayout::v1, .memsw = false});
+    auto vm = w.open(Mode::host);
+    CHECK(w.fake->log() == Log{"mkdir memory/vmi-launcher", "mkdir memory/vmi-launcher/default-testvm1",
+                               "set memory/vmi-launcher/default-testvm1/memory.limit_in_bytes 67108864"});
+}
+
+TEST_CASE("--cgroup-parent places the VM cgroup; an existing parent is reused", "[vm_cgroup]") {
+    World w({.layout = FakeLayout::hybrid});
+    std::filesystem::create_directories(w.fake->root() / "memory/machine");
+    auto s = spec;
+    s.parent = "/machine/vms";
+    auto vm = w.open(Mode::host, s);
+    CHECK(vm.path() == w.fake->root() / "memory/machine/vms/default-testvm1");
+    CHECK(w.fake->log().front() == "mkdir memory/machine/vms");
+    s.parent = "../escape";
+    CHECK_THROWS_WITH(w.open(Mode::host, s), Catch::Contains("--cgroup-parent"));
+}
+
+TEST_CASE("v2 host mode enables +memory top-down where missing and sets max, swap, oom.group, high", "[vm_cgroup]") {
+    // The launcher in the root cgroup, nothing enabled yet (a fresh cgroup2 mount, like the test guest's).
+    World w({.layout = FakeLayout::v2, .own_cgroup = "/"});
+    auto s = spec;
+    s.limits.high_bytes = 48ull << 20;
+    auto vm = w.open(Mode::host, s);
+    CHECK(w.fake->log() == Log{
+                               "set cgroup.subtree_control +memory",
+                               "mkdir vmi-launcher",
+                               "set vmi-launcher/cgroup.subtree_control +memory",
+                               "mkdir vmi-launcher/default-testvm1",
+                               "set vmi-launcher/default-testvm1/memory.max 67108864",
+                               "set vmi-launcher/default-testvm1/memory.swap.max 0",
+                               "set vmi-launcher/default-testvm1/memory.oom.group 1",
+                               "set vmi-launcher/default-testvm1/memory.high 50331648",
+                           });
+    CHECK(vm.cgroup_fd() >= 0);
+    w.fake->clear_log();
+    // A second VM: memory is enabled already, nothing is written twice.
+    auto s2 = spec;
+    s2.vm_name = "testvm2";
+    auto vm2 = w.open(Mode::host, s2);
+    CHECK(w.fake->log().front() == "mkdir vmi-launcher/default-testvm2");
+    CHECK(w.fake->log().size() == 4);
+}
+
+TEST_CASE("v2 nested mode: the launcher's processes move to a leaf, the VM is a sibling", "[vm_cgroup]") {
+    World w({.layout = FakeLayout::v2, .own_cgroup = "/", .namespace_root = true, .own_pids = {1, 4242}});
+    auto vm = w.open(Mode::nested);
+    CHECK(vm.path() == w.fake->root() / "default-testvm1");
+    CHECK(w.fake->log() == Log{
+                               "mkdir launcher",
+                               "write launcher/cgroup.procs 1",
+                               "write launcher/cgroup.procs 4242",
+                               "set cgroup.subtree_control +memory",
+                               "mkdir default-testvm1",
+                               "set default-testvm1/memory.max 67108864",
+                               "set default-testvm1/memory.swap.max 0",
+                               "set default-testvm1/memory.oom.group 1",
+                           });
+    CHECK(read_text(w.fake->root() / "cgroup.procs").empty());
+    CHECK(read_text(w.fake->root() / "launcher/cgroup.procs") == "1\n4242\n");
+    REQUIRE(vm.notices().size() == 1);
+    CHECK_THAT(vm.notices()[0], Catch::Contains("moved 2 processes") && Catch::Contains("launcher"));
+}
+
+TEST_CASE("v1 nested mode: same shape, v1 files", "[vm_cgroup]") {
+    World w({.layout = FakeLayout::v1, .own_cgroup = "/", .namespace_root = true});
+    auto vm = w.open(Mode::nested);
+    CHECK(w.fake->log() == Log{
+                               "mkdir memory/launcher",
+                               "write memory/launcher/cgroup.procs 4242",
+                               "mkdir memory/default-testvm1",
+                               "set memory/default-testvm1/memory.limit_in_bytes 67108864",
+                               "set memory/default-testvm1/memory.memsw.limit_in_bytes 67108864",
+                           });
+}
+
+TEST_CASE("adopt mode never writes: the tree is unchanged, the limit is compared", "[vm_cgroup]") {
+    for (auto layout : {FakeLayout::v1, FakeLayout::v2}) {
+        World w({.layout = layout, .own_cgroup = "/", .namespace_root = true, .read_only = true});
+        const auto limit_file = w.fake->own_dir() / (layout == FakeLayout::v1 ? "memory.limit_in_bytes" : "memory.max");
+        cgroups::write_text(limit_file, "1073741824");
+        const auto before = w.fake->snapshot();
+        {
+            auto s = spec;
+            s.limits.max_bytes = 1048576000;
+            auto vm = w.open(Mode::adopt, s);
+            CHECK(vm.path() == w.fake->own_dir());
+            CHECK(vm.procs_fd() == -1);
+            CHECK(vm.limit_warning() ==
+                  "adopted cgroup " + w.fake->own_dir().string() +
+                      " has a memory limit of 1073741824 bytes; the plan asks for 1048576000 bytes");
+            CHECK(vm.close() == TeardownReport{});
+            auto same = w.open(Mode::adopt, {.vm_namespace = "a", .vm_name = "b", .limits = {.max_bytes = 1073741824}});
+            CHECK_FALSE(same.limit_warning());
+        }
+        CHECK(w.fake->log().empty());
+        CHECK(w.fake->snapshot() == before);
+    }
+}
+
+TEST_CASE("host mode on a read-only cgroupfs: a clear error, nothing left behind", "[vm_cgroup]") {
+    World w({.layout = FakeLayout::hybrid, .read_only = true});
+    const auto before = w.fake->snapshot();
+    CHECK_THROWS_WITH(w.open(Mode::host), Catch::Contains("mkdir " + (w.fake->root() / "memory/vmi-launcher").string()) &&
+                                              Catch::Contains("Read-only file system"));
+    CHECK(w.fake->snapshot() == before);
+}
+
+TEST_CASE("a failing limit write removes the cgroup and the parent it made", "[vm_cgroup]") {
+    World w({.layout = FakeLayout::v2});
+    w.fake->fail_writes("memory.oom.group", EINVAL);
+    CHECK_THROWS_WITH(w.open(Mode::host), Catch::Contains("write " + (w.fake->root() / "vmi-launcher/default-testvm1/memory.oom.group").string()) &&
+                                              Catch::Contains("Invalid argument"));
+    CHECK_FALSE(path_exists(w.fake->root() / "vmi-launcher/default-testvm1"));
+    CHECK_FALSE(path_exists(w.fake->root() / "vmi-launcher"));
+}
+
+TEST_CASE("a stale cgroup of the same VM is killed and removed first, with a line saying so", "[vm_cgroup]") {
+    World w({.layout = FakeLayout::hybrid});
+    const auto stale = w.fake->root() / "memory/vmi-launcher/default-testvm1";
+    std::filesystem::create_directories(stale.parent_path());
+    w.fake->create(stale);
+    w.fake->add_process(stale, 7001);
+    w.fake->add_process(stale, 7002);
+    w.fake->clear_log();
+    auto vm = w.open(Mode::host);
+    REQUIRE(vm.notices().size() == 1);
+    CHECK(vm.notices()[0] == "removed stale cgroup " + stale.string() + " left by an earlier launcher (2 processes killed)");
+    const Log expected_start{"kill 7001", "kill 7002", "rmdir memory/vmi-launcher/default-testvm1",
+                             "mkdir memory/vmi-launcher/default-testvm1"};
+    CHECK(Log(w.fake->log().begin(), w.fake->log().begin() + 4) == expected_start);
+}
+
+TEST_CASE("names that cannot be directories are refused", "[vm_cgroup]") {
+    World w({.layout = FakeLayout::hybrid});
+    CHECK_THROWS_WITH(w.open(Mode::host, {.vm_namespace = "a/b", .vm_name = "x", .limits = {.max_bytes = 1 << 20}}),
+                      Catch::Contains("namespace \"a/b\""));
+    CHECK_THROWS_WITH(w.open(Mode::host, {.vm_namespace = "a", .vm_name = "..", .limits = {.max_bytes = 1 << 20}}),
+                      Catch::Contains("name \"..\""));
+    CHECK(w.fake->log().empty());
+}
+
+TEST_CASE("a moved handle owns the cgroup once; close() reports and is idempotent", "[vm_cgroup]") {
+    World w({.layout = FakeLayout::hybrid});
+    auto vm = w.open(Mode::host);
+    const auto path = vm.path();
+    VmCgroup moved = std::move(vm);
+    w.fake->add_process(path, 9001);
+    w.fake->clear_log();
+    const auto report = moved.close();
+    CHECK(report.killed == 1);
+    CHECK_FALSE(report.used_cgroup_kill);
+    CHECK(report.remove_attempts == 1);
+    CHECK(moved.close() == TeardownReport{});
+    CHECK(w.fake->log() == Log{"kill 9001", "rmdir memory/vmi-launcher/default-testvm1"});
+}
