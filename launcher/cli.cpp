@@ -57,6 +57,34 @@ int run_cli(int argc, char** argv) {
         ->check(CLI::IsMember({"table", "json", "yaml"}))
         ->capture_default_str();
 
+    QemuArgsCommandArgs qemu_args_args;
+    auto* qemu_args = app.add_subcommand(
+        "qemu-args", "Print the QEMU command line for a VMI (its disks found through --volume, --image and the "
+                     "volumes and images directories); starts nothing and creates no file");
+    add_plan_options(*qemu_args, qemu_args_args.plan);
+    qemu_args->add_option("-o,--output", qemu_args_args.output, "shell: one shell-quoted line; json: an array")
+        ->check(CLI::IsMember({"shell", "json"}))
+        ->capture_default_str();
+    qemu_args->add_option("--volume", qemu_args_args.volumes,
+                          "a PVC's or host disk's file (or a directory holding disk.img) by volume name")
+        ->type_name("NAME=PATH");
+    qemu_args->add_option("--image", qemu_args_args.images,
+                          "the unpacked root of a container image (containerDisk, registryDisk, kernelBoot)")
+        ->type_name("REF=DIR");
+    qemu_args->add_option("--volumes-dir", qemu_args_args.volumes_dir, "volumes not given with --volume: DIR/NAME")
+        ->type_name("DIR");
+    qemu_args->add_option("--images-dir", qemu_args_args.images_dir,
+                          "images not given with --image: DIR/REF with every character but [A-Za-z0-9._-] as _")
+        ->type_name("DIR");
+    qemu_args->add_option("--state-dir", qemu_args_args.state_dir,
+                          "sockets, console log, overlays and seed (default /run/vmi-launcher/NAMESPACE/NAME)")
+        ->type_name("DIR");
+    qemu_args->add_option("--tap-fd", qemu_args_args.tap_fds, "the tap descriptor a bridge interface gets")
+        ->type_name("INTERFACE=FD");
+    qemu_args->add_option("--qemu", qemu_args_args.qemu, "the QEMU binary (argv[0])")
+        ->type_name("PATH")
+        ->capture_default_str();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -64,10 +92,13 @@ int run_cli(int argc, char** argv) {
         return code == 0 ? exit_ok : exit_invalid;
     }
 
-    const std::string& file = validate->parsed() ? validate_file : plan_args.plan.file;
+    const std::string& file = validate->parsed()    ? validate_file
+                              : qemu_args->parsed() ? qemu_args_args.plan.file
+                                                    : plan_args.plan.file;
     try {
         if (validate->parsed()) return cmd_validate(validate_file);
         if (plan->parsed()) return cmd_plan(plan_args);
+        if (qemu_args->parsed()) return cmd_qemu_args(qemu_args_args);
     } catch (const vmi::SpecError& e) {
         fmt::print(stderr, "error: {}: {}\n", file == "-" ? "<stdin>" : file, e.what());
         return exit_invalid;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "vmi/memory_plan.hpp"
 
@@ -21,7 +22,20 @@ struct PlanCommandArgs {
     std::string output = "table";
 };
 
+struct QemuArgsCommandArgs {
+    PlanArgs plan;
+    std::string output = "shell";
+    std::vector<std::string> volumes;  // NAME=PATH
+    std::vector<std::string> images;   // REF=DIR
+    std::vector<std::string> tap_fds;  // INTERFACE=FD
+    std::string volumes_dir;
+    std::string images_dir;
+    std::string state_dir;  // empty: /run/vmi-launcher/<namespace>/<name>
+    std::string qemu = "qemu-system-x86_64";
+};
+
 int cmd_validate(const std::string& file);
 int cmd_plan(const PlanCommandArgs& args);
+int cmd_qemu_args(const QemuArgsCommandArgs& args);
 
 }  // namespace launcher

@@ -19,6 +19,7 @@ struct SourceOptions {
     std::map<std::string, std::string> images;   // --image REF=DIR (an unpacked image root)
     std::string volumes_dir;                     // PVCs and host disks by name, when not in `volumes`
     std::string images_dir;                      // image roots by reference, when not in `images`
+    std::string ovmf_dir = "/usr/share/OVMF";    // UEFI firmware (Debian's ovmf package)
 };
 
 enum class DiskFormat { raw, qcow2 };
@@ -31,6 +32,7 @@ struct ResolvedVolume {
     bool needs_overlay = false; // containerDisk/registryDisk: never written
     bool create_sparse = false; // emptyDisk, hostDisk DiskOrCreate
     std::optional<vmi::Bytes> capacity;
+    bool block_device = false;  // a block device rather than a regular file
     bool operator==(const ResolvedVolume&) const = default;
 };
 
@@ -40,9 +42,19 @@ struct ResolvedKernel {
     bool operator==(const ResolvedKernel&) const = default;
 };
 
+// UEFI firmware for bootloader.efi: the code QEMU maps read-only and the
+// template each VM copies its own variable store from.
+struct ResolvedFirmware {
+    std::string code;
+    std::string vars_template;
+    bool secure_boot = false;
+    bool operator==(const ResolvedFirmware&) const = default;
+};
+
 struct ResolvedSources {
     std::vector<ResolvedVolume> volumes;  // cloud-init volumes are not here
     std::optional<ResolvedKernel> kernel;
+    std::optional<ResolvedFirmware> efi;
     bool operator==(const ResolvedSources&) const = default;
 };
 
@@ -52,6 +64,9 @@ struct LaunchOptions {
     vmi::Accel accel = vmi::Accel::tcg;
     // Tap devices for bridge interfaces: interface name -> fd number the launcher passes.
     std::map<std::string, int> tap_fds;
+    // hugetlbfs mounts guest RAM comes from when the VMI asks for huge pages.
+    std::string hugepages_2m_dir = "/dev/hugepages";
+    std::string hugepages_1g_dir = "/dev/hugepages-1G";
     bool operator==(const LaunchOptions&) const = default;
 };
 
@@ -61,6 +76,7 @@ struct PrepareStep {
         overlay,      // qcow2 overlay `path` over `source` (format `source_format`)
         sparse_file,  // a sparse raw file of `size` bytes at `path` (kept if it exists)
         cloud_init,   // an ISO9660 `cidata` seed at `path` holding `files`
+        copy_file,    // a private copy of `source` at `path` (UEFI variables; kept if it exists)
     };
     Kind kind;
     std::string path;
@@ -87,6 +103,8 @@ struct LaunchPlan {
     std::string qmp_socket;      // the listening socket the launcher creates and passes
     std::string console_socket;  // serial console, a unix socket QEMU listens on
     std::string console_log;     // everything the serial console printed
+    std::string state_dir;       // where the files above live (made by prepare_files)
+    std::vector<std::string> warnings;  // choices worth telling the user about
     bool operator==(const LaunchPlan&) const = default;
 };
 
