@@ -6,6 +6,8 @@
 
 #include "launcher/commands.hpp"
 #include "launcher/exit_codes.hpp"
+#include "launcher/run_args.hpp"
+#include "launcher/supervisor.hpp"
 #include "vmi/errors.hpp"
 
 namespace launcher {
@@ -34,12 +36,50 @@ void add_plan_options(CLI::App& cmd, PlanArgs& a) {
         ->capture_default_str();
 }
 
+void add_key_values(CLI::App& cmd, const std::string& name, std::map<std::string, std::string>& out,
+                    const std::string& help) {
+    cmd.add_option_function<std::vector<std::string>>(
+           name,
+           [&out, name](const std::vector<std::string>& items) {
+               for (const auto& item : items) {
+                   const auto eq = item.find('=');
+                   if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+                       throw CLI::ValidationError(name, "expected KEY=VALUE, got \"" + item + "\"");
+                   }
+                   out[item.substr(0, eq)] = item.substr(eq + 1);
+               }
+           },
+           help)
+        ->type_name("KEY=VALUE")
+        ->allow_extra_args(false);
+}
+
+void add_run_options(CLI::App& cmd, RunArgs& a) {
+    add_plan_options(cmd, a.plan);
+    cmd.add_option("--state-dir", a.state_dir, "the VM's state directory (default <state root>/NAMESPACE/NAME)");
+    cmd.add_option("--state-root", a.state_root, "where state directories go")->capture_default_str();
+    cmd.add_option("--cgroup-mode", a.cgroup_mode,
+                   "auto (chooses and says why), host (a cgroup of its own, the launcher outside), nested (inside a "
+                   "delegated cgroup), adopt (the pod's own cgroup, never written), none")
+        ->check(CLI::IsMember({"auto", "host", "nested", "adopt", "none"}))
+        ->capture_default_str();
+    cmd.add_option("--cgroup-parent", a.cgroup_parent,
+                   "parent of the VM cgroup (host: relative to the memory root, default vmi-launcher)");
+    cmd.add_option("--cgroup-root", a.cgroup_root, "where cgroup filesystems are mounted")->capture_default_str();
+    cmd.add_option("--qemu", a.qemu, "the QEMU binary (a path, or a name looked up on PATH)")->capture_default_str();
+    add_key_values(cmd, "--volume", a.volumes, "a volume's file: NAME=PATH (PVCs, host disks), repeatable");
+    add_key_values(cmd, "--image", a.images, "an unpacked container image: REF=DIR, repeatable");
+    cmd.add_option("--volumes-dir", a.volumes_dir, "volumes by name: DIR/NAME (a file, or a directory with disk.img)");
+    cmd.add_option("--images-dir", a.images_dir, "unpacked images by reference");
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
     CLI::App app{
         "vmi-launcher: run a KubeVirt VirtualMachineInstance with QEMU in a memory cgroup, without libvirt.\n"
-        "Exit status: 0 success, 1 unexpected failure, 2 bad usage or an invalid VMI."};
+        "Exit status: 0 success, 1 unexpected failure, 2 bad usage, an invalid VMI or a setup failure;\n"
+        "run also: 3 QEMU failed, 4 OOM-killed, 5 stopped after the grace period."};
     app.set_version_flag("--version", std::string("vmi-launcher ") + VMI_LAUNCHER_VERSION);
     app.require_subcommand(1);
 
@@ -85,6 +125,41 @@ int run_cli(int argc, char** argv) {
         ->type_name("PATH")
         ->capture_default_str();
 
+    RunArgs run_args;
+    auto* run = app.add_subcommand(
+        "run", "Run the VM: QEMU in a memory cgroup sized by the plan, supervised until it stops. Exit status: 0 the "
+               "guest shut down, 3 QEMU failed or crashed, 4 OOM-killed, 5 stopped after the grace period, 2 invalid "
+               "input or setup failure (nothing left behind)");
+    add_run_options(*run, run_args);
+    run->add_option("--grace-period", run_args.grace_period,
+                    "seconds to wait for the guest after the power button (default: terminationGracePeriodSeconds)")
+        ->check(CLI::Range(0L, 86400L));
+    run->add_option("--log-format", run_args.log_format, "text or json (default: text on a terminal, else json)")
+        ->check(CLI::IsMember({"text", "json"}));
+    run->add_option("--termination-log", run_args.termination_log,
+                    "where to write the Kubernetes termination message (default /dev/termination-log when it exists)");
+    run->add_option("--console-log", run_args.console_log,
+                    "keep the guest's serial console output in this file (default: in the state directory, removed "
+                    "at exit)");
+    run->add_flag("--dry-run", run_args.dry_run, "print every step it would take; start and create nothing");
+
+    VmRef status_ref;
+    std::string status_output = "text";
+    auto* status = app.add_subcommand("status", "Ask a running launcher: QEMU's state, cgroup usage, limit, peak, "
+                                                "OOM kills, balloon statistics");
+    status->add_option("NAME", status_ref.name, "NAMESPACE/NAME, or NAME in namespace default")->required();
+    status->add_option("--state-root", status_ref.state_root, "where state directories are")->capture_default_str();
+    status->add_option("--state-dir", status_ref.state_dir, "the VM's state directory");
+    status->add_option("-o,--output", status_output, "text or json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+
+    VmRef console_ref;
+    auto* console = app.add_subcommand("console", "Attach this terminal to the VM's serial console; Ctrl-] detaches");
+    console->add_option("NAME", console_ref.name, "NAMESPACE/NAME, or NAME in namespace default")->required();
+    console->add_option("--state-root", console_ref.state_root, "where state directories are")->capture_default_str();
+    console->add_option("--state-dir", console_ref.state_dir, "the VM's state directory");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -94,11 +169,15 @@ int run_cli(int argc, char** argv) {
 
     const std::string& file = validate->parsed()    ? validate_file
                               : qemu_args->parsed() ? qemu_args_args.plan.file
+                              : run->parsed()       ? run_args.plan.file
                                                     : plan_args.plan.file;
     try {
+        if (qemu_args->parsed()) return cmd_qemu_args(qemu_args_args);
         if (validate->parsed()) return cmd_validate(validate_file);
         if (plan->parsed()) return cmd_plan(plan_args);
-        if (qemu_args->parsed()) return cmd_qemu_args(qemu_args_args);
+        if (run->parsed()) return cmd_run(run_args);
+        if (status->parsed()) return cmd_status(status_ref, status_output);
+        if (console->parsed()) return cmd_console(console_ref);
     } catch (const vmi::SpecError& e) {
         fmt::print(stderr, "error: {}: {}\n", file == "-" ? "<stdin>" : file, e.what());
         return exit_invalid;

@@ -34,8 +34,18 @@ struct QemuArgsCommandArgs {
     std::string qemu = "qemu-system-x86_64";
 };
 
+// A running VM: "namespace/name" or "name" (namespace default), found
+// through its state directory.
+struct VmRef {
+    std::string name;
+    std::string state_root = "/run/vmi-launcher";
+    std::string state_dir;  // overrides the above
+};
+
 int cmd_validate(const std::string& file);
 int cmd_plan(const PlanCommandArgs& args);
 int cmd_qemu_args(const QemuArgsCommandArgs& args);
+int cmd_status(const VmRef& ref, const std::string& output);
+int cmd_console(const VmRef& ref);
 
 }  // namespace launcher

@@ -23,6 +23,17 @@ void Client::connect(const std::string& socket_path, ReadyHandler ready) {
     });
 }
 
+void Client::adopt(int fd, ReadyHandler ready) {
+    on_ready_ = std::move(ready);
+    boost::system::error_code ec;
+    socket_.assign(asio::local::stream_protocol(), fd, ec);
+    if (ec) {
+        fail_all("cannot use the QMP socket: " + ec.message());
+        return;
+    }
+    read_next();
+}
+
 void Client::read_next() {
     asio::async_read_until(socket_, buffer_, '\n', [this](boost::system::error_code ec, std::size_t) {
         if (ec) {

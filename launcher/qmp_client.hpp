@@ -34,6 +34,9 @@ public:
 
     // Connects to `socket_path`, reads the greeting, sends qmp_capabilities.
     void connect(const std::string& socket_path, ReadyHandler ready);
+    // The same over a socket already connected (blocking connect of a long
+    // path, see unix_socket.hpp); takes ownership of `fd`.
+    void adopt(int fd, ReadyHandler ready);
 
     // Sends a command; `done` gets its reply (or a failed Reply when the
     // connection closes first).

@@ -34,7 +34,7 @@ void add_control(PlanContext& c) {
 
     if (!c.spec.domain.devices.autoattach_serial_console) return;
     c.plan.console_socket = c.state_file("console.sock");
-    c.plan.console_log = c.state_file("console.log");
+    c.plan.console_log = c.options.console_log.empty() ? c.state_file("console.log") : c.options.console_log;
     check_socket_path(c.plan.console_socket);
     // -chardev has no JSON form in QEMU 7.2: commas in the paths are doubled.
     c.arg("-chardev", fmt::format("socket,id=serial0,path={},server=on,wait=off,logfile={},logappend=on",

@@ -67,6 +67,9 @@ struct LaunchOptions {
     // hugetlbfs mounts guest RAM comes from when the VMI asks for huge pages.
     std::string hugepages_2m_dir = "/dev/hugepages";
     std::string hugepages_1g_dir = "/dev/hugepages-1G";
+    // Where the serial console's output is kept; empty: <state_dir>/console.log
+    // (removed with the state directory).
+    std::string console_log;
     bool operator==(const LaunchOptions&) const = default;
 };
 

@@ -1,0 +1,177 @@
+// run: plan everything (pure), then hand it to the supervisor.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cgroups/detect.hpp"
+#include "cgroups/limits.hpp"
+#include "cgroups/mode.hpp"
+#include "cgroups/vm_cgroup.hpp"
+#include "launcher/exit_codes.hpp"
+#include "launcher/input.hpp"
+#include "launcher/log.hpp"
+#include "launcher/run_args.hpp"
+#include "launcher/state_dir.hpp"
+#include "launcher/supervisor.hpp"
+#include "qemu-args/accel.hpp"
+#include "qemu-args/build_plan.hpp"
+#include "qemu-args/quote.hpp"
+#include "qemu-args/sources.hpp"
+#include "vmi/validate.hpp"
+
+namespace launcher {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The QEMU binary as a path: given with a '/', or found on PATH.
+std::string find_program(const std::string& name) {
+    auto executable = [](const fs::path& p) { return ::access(p.c_str(), X_OK) == 0 && !fs::is_directory(p); };
+    if (name.find('/') != std::string::npos) {
+        if (!executable(name)) throw SetupError(fmt::format("QEMU binary {} is not an executable file", name));
+        return name;
+    }
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    std::size_t start = 0;
+    while (start <= dirs.size()) {
+        std::size_t end = dirs.find(':', start);
+        if (end == std::string::npos) end = dirs.size();
+        const fs::path candidate = fs::path(dirs.substr(start, end - start)) / name;
+        if (end > start && executable(candidate)) return candidate.string();
+        start = end + 1;
+    }
+    throw SetupError(fmt::format("QEMU binary {} was not found on PATH (install qemu-system-x86, or give --qemu PATH)",
+                                 name));
+}
+
+std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, const cgroups::VmCgroupSpec& cg) {
+    std::string out = "dry run: nothing is started or created\n";
+    int n = 0;
+    auto step = [&](const std::string& text) { out += fmt::format("{:>2}. {}\n", ++n, text); };
+    step(fmt::format("VMI {}/{}: {} vCPU(s), guest {} bytes, {} warning(s)", r.spec.metadata.namespace_name,
+                     r.spec.metadata.name, r.spec.vcpus(), r.memory.guest.value, r.spec.warnings.size()));
+    step(fmt::format("accelerator {}: {}", vmi::to_string(accel.accel), accel.reason));
+    step("cgroups: " + cgroups::describe(r.detection));
+    step(fmt::format("cgroup mode {}: {}", cgroups::to_string(r.cgroup_mode.mode), r.cgroup_mode.reason));
+    if (r.cgroup_mode.mode == cgroups::Mode::host || r.cgroup_mode.mode == cgroups::Mode::nested) {
+        const auto path = cgroups::vm_cgroup_path(r.detection, r.cgroup_mode.mode, cg);
+        std::string writes;
+        for (const auto& w : cgroups::limit_writes(r.detection.version, cg.limits, true)) {
+            writes += fmt::format(" {}={}", w.file, w.value);
+        }
+        step(fmt::format("clean a stale {} if one is left, create it, write{}", path.string(), writes));
+    } else if (r.cgroup_mode.mode == cgroups::Mode::adopt) {
+        step(fmt::format("adopt the launcher's own cgroup; compare its limit with {} bytes; write nothing",
+                         cg.limits.max_bytes));
+    }
+    step(fmt::format("state directory {} (locked; a stale one is removed)", r.state_dir.string()));
+    for (const auto& p : r.launch.prepare) {
+        switch (p.kind) {
+            case qemu_args::PrepareStep::Kind::overlay:
+                step(fmt::format("qcow2 overlay {} over {} (the base is never written)", p.path, p.source));
+                break;
+            case qemu_args::PrepareStep::Kind::sparse_file:
+                step(fmt::format("sparse file {} of {} bytes (kept if it exists)", p.path, p.size.value));
+                break;
+            case qemu_args::PrepareStep::Kind::copy_file:
+                step(fmt::format("private copy {} of {}", p.path, p.source));
+                break;
+            case qemu_args::PrepareStep::Kind::cloud_init:
+                step(fmt::format("cloud-init seed {} (label cidata) with {} file(s)", p.path, p.files.size()));
+                break;
+        }
+    }
+    step(fmt::format("QMP: listen on {} and pass it to QEMU", r.launch.qmp_socket));
+    step("exec, inside the cgroup before its first instruction: " + qemu_args::shell_quote(r.launch.argv));
+    step(fmt::format("watch OOM kills and pressure; on SIGTERM or SIGINT press the power button, wait {} s, then "
+                     "SIGTERM and SIGKILL",
+                     r.grace_period.count()));
+    step("remove the cgroup and the state directory when QEMU is gone");
+    return out;
+}
+
+}  // namespace
+
+int cmd_run(const RunArgs& args) {
+    const vmi::VmiSpec spec = vmi::load_vmi(read_input(args.plan.file));
+    const std::string vmi_name = spec.metadata.namespace_name + "/" + spec.metadata.name;
+    const LogFormat format = args.log_format.empty()   ? default_log_format(STDOUT_FILENO)
+                             : args.log_format == "json" ? LogFormat::json
+                                                         : LogFormat::text;
+    Log log(format, vmi_name);
+    for (const auto& w : spec.warnings) log.warn("vmi_field_ignored", w.text(), {{"field", w.path}});
+
+    // Everything below is decided before anything is made.
+    const auto accel = qemu_args::choose_accel(qemu_args::parse_accel_request(args.plan.accel),
+                                               args.plan.accel == "auto" ? qemu_args::probe_host()
+                                                                         : qemu_args::HostProbe{});
+    VmRun run{};
+    run.spec = spec;
+    run.detection = cgroups::detect(cgroups::system_inputs(args.cgroup_root));
+    try {
+        run.cgroup_mode = cgroups::choose_mode(run.detection, cgroups::parse_mode(args.cgroup_mode));
+    } catch (const std::exception& e) {
+        throw SetupError(std::string("cgroup: ") + e.what());
+    }
+
+    vmi::PlanOptions plan_options;
+    plan_options.model =
+        args.plan.overhead_model == "kubevirt" ? vmi::OverheadModel::kubevirt : vmi::OverheadModel::launcher;
+    plan_options.accel = accel.accel;
+    plan_options.memory_overcommit_percent = args.plan.memory_overcommit;
+    plan_options.launcher_in_cgroup = run.cgroup_mode.mode == cgroups::Mode::adopt;
+    run.memory = vmi::plan_memory(spec, plan_options);
+
+    run.state_dir = args.state_dir.empty()
+                        ? default_state_dir(args.state_root, spec.metadata.namespace_name, spec.metadata.name)
+                        : fs::path(args.state_dir);
+    qemu_args::SourceOptions sources{args.volumes, args.images, args.volumes_dir, args.images_dir};
+    qemu_args::LaunchOptions launch_options;
+    launch_options.qemu_binary = args.dry_run ? args.qemu : find_program(args.qemu);
+    launch_options.state_dir = run.state_dir.string();
+    launch_options.accel = accel.accel;
+    launch_options.console_log = args.console_log;
+    run.launch = qemu_args::build_launch_plan(spec, run.memory, qemu_args::resolve_sources(spec, sources), launch_options);
+
+    run.cgroup.vm_namespace = spec.metadata.namespace_name;
+    run.cgroup.vm_name = spec.metadata.name;
+    if (!args.cgroup_parent.empty()) run.cgroup.parent = args.cgroup_parent;
+    run.cgroup.limits.max_bytes = run.memory.cgroup_limit.value;
+    run.grace_period = std::chrono::seconds(args.grace_period.value_or(spec.termination_grace_period_seconds.value_or(30)));
+    if (!args.termination_log.empty()) {
+        run.termination_log = args.termination_log;
+    } else if (fs::exists("/dev/termination-log")) {
+        run.termination_log = "/dev/termination-log";
+    }
+
+    if (args.dry_run) {
+        std::cout << describe_steps(run, accel, run.cgroup);
+        return exit_ok;
+    }
+    log.info("accel", fmt::format("accelerator {}: {}", vmi::to_string(accel.accel), accel.reason),
+             {{"accel", vmi::to_string(accel.accel)}});
+    log.info("cgroup_mode", fmt::format("cgroup mode {}: {}", cgroups::to_string(run.cgroup_mode.mode), run.cgroup_mode.reason),
+             {{"mode", std::string(cgroups::to_string(run.cgroup_mode.mode))}, {"detection", cgroups::describe(run.detection)}});
+    log.info("memory_plan",
+             fmt::format("guest {} bytes, cgroup limit {} bytes ({} overhead model)", run.memory.guest.value,
+                         run.memory.cgroup_limit.value, vmi::to_string(run.memory.options.model)),
+             {{"guest_bytes", run.memory.guest.value},
+              {"request_bytes", run.memory.request.value},
+              {"overhead_bytes", run.memory.overhead.value},
+              {"cgroup_limit_bytes", run.memory.cgroup_limit.value},
+              {"pod_request_bytes", run.memory.pod_request.value}});
+    for (const auto& w : run.memory.warnings) log.warn("memory_plan_warning", w);
+    try {
+        return run_vm(log, run);
+    } catch (const SetupError& e) {
+        log.error("setup_failed", e.what());
+        throw;
+    }
+}
+
+}  // namespace launcher

@@ -1,0 +1,33 @@
+// The options of `vmi-launcher run` (and of the commands that share them).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "launcher/commands.hpp"
+
+namespace launcher {
+
+struct RunArgs {
+    PlanArgs plan;
+    std::string state_dir;      // default: <state root>/<namespace>/<name>
+    std::string state_root = "/run/vmi-launcher";
+    std::string cgroup_mode = "auto";
+    std::string cgroup_parent;  // empty: the mode's default
+    std::string cgroup_root = "/sys/fs/cgroup";
+    std::string qemu = "qemu-system-x86_64";
+    std::map<std::string, std::string> volumes;
+    std::map<std::string, std::string> images;
+    std::string volumes_dir;
+    std::string images_dir;
+    std::optional<long> grace_period;  // seconds; default: the VMI's terminationGracePeriodSeconds
+    std::string log_format;            // text or json; default: text on a terminal
+    std::string termination_log;       // default: /dev/termination-log when it exists
+    std::string console_log;           // keep the serial console's output here (default: in the state directory)
+    bool dry_run = false;
+};
+
+int cmd_run(const RunArgs& args);
+
+}  // namespace launcher

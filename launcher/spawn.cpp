@@ -1,0 +1,73 @@
+#include "launcher/spawn.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+#include <boost/process/args.hpp>
+#include <boost/process/child.hpp>
+#include <boost/process/exe.hpp>
+#include <boost/process/extend.hpp>
+#include <boost/process/io.hpp>
+
+#include "cgroups/boost_process.hpp"
+
+namespace launcher {
+namespace bp = boost::process;
+
+namespace {
+
+// Runs in the child between fork and exec: async-signal-safe calls only,
+// and _exit on any failure (never exec half set up).
+struct ChildSetup : bp::extend::handler {
+    const std::vector<std::pair<int, int>>* fds;
+    pid_t parent;
+
+    template <typename Executor>
+    void on_exec_setup(Executor&) const noexcept {
+        // Die with the launcher; if it is already gone, do not start at all.
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(126);
+        ::setpgid(0, 0);
+        sigset_t none;
+        ::sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        // Everything above stderr closes at exec, except what is placed below.
+        if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
+            for (int fd = 3; fd < 1024; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        for (const auto& [from, to] : *fds) {
+            if (::dup2(from, to) < 0) ::_exit(126);
+        }
+    }
+};
+
+}  // namespace
+
+int move_high(int fd) {
+    const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 100);
+    if (high < 0) throw std::system_error(errno, std::generic_category(), "fcntl F_DUPFD_CLOEXEC");
+    ::close(fd);
+    return high;
+}
+
+pid_t spawn(const SpawnRequest& request, bp::async_pipe& stderr_pipe) {
+    if (request.argv.empty()) throw std::invalid_argument("spawn: empty argv");
+    std::vector<std::string> args(request.argv.begin() + 1, request.argv.end());
+    std::error_code ec;
+    bp::child child(bp::exe = request.argv.front(), bp::args = args, bp::std_in < bp::null, bp::std_out > bp::null,
+                    bp::std_err > stderr_pipe, cgroups::JoinCgroupOnExec{request.cgroup_procs_fd},
+                    ChildSetup{{}, &request.fds, ::getpid()}, ec);
+    if (ec) throw std::runtime_error("cannot start " + request.argv.front() + ": " + ec.message());
+    const pid_t pid = child.id();
+    child.detach();  // the supervisor reaps it (and, as PID 1, every other child)
+    return pid;
+}
+
+}  // namespace launcher

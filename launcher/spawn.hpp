@@ -1,0 +1,33 @@
+// Starting QEMU: no shell, inside its cgroup before exec, killed if the
+// launcher dies, in its own process group (a terminal's Ctrl-C reaches the
+// launcher, which shuts the guest down properly), holding only the
+// descriptors it needs, its standard error captured.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/process/async_pipe.hpp>
+
+namespace launcher {
+
+struct SpawnRequest {
+    std::vector<std::string> argv;                // argv[0] is the program's path
+    std::vector<std::pair<int, int>> fds;         // (descriptor here, number in the child)
+    int cgroup_procs_fd = -1;                     // join this cgroup before exec; -1: stay
+};
+
+// Starts the program with its standard error on `stderr_pipe` (the caller's:
+// an async_pipe is best never copied or moved) and returns its pid. Throws
+// std::runtime_error with the reason when the program cannot start.
+pid_t spawn(const SpawnRequest& request, boost::process::async_pipe& stderr_pipe);
+
+// The descriptor moved to a number at or above 100, so that placing the
+// child's descriptors at small numbers never overwrites another source.
+int move_high(int fd);
+
+}  // namespace launcher

@@ -1,0 +1,62 @@
+// A launcher started in the background by a test: its log lines as they
+// come, signals, and its exit status, every wait bounded.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace itest {
+
+class LauncherProcess {
+public:
+    // Starts argv (argv[0] a path) with stdout and stderr captured.
+    explicit LauncherProcess(std::vector<std::string> argv);
+    ~LauncherProcess();  // kills and reaps it if still running
+
+    pid_t pid() const { return pid_; }
+    void signal(int signo);
+
+    // Waits for a JSON log line whose "event" is `event`; nullopt on timeout or exit.
+    std::optional<nlohmann::json> wait_event(const std::string& event, std::chrono::seconds timeout);
+    // Waits for the exit status (128 + signal when killed); nullopt on timeout.
+    std::optional<int> wait_exit(std::chrono::seconds timeout);
+
+    std::vector<nlohmann::json> events() const;
+    std::string output() const;  // everything printed so far
+    std::string errors() const;  // standard error
+
+private:
+    void read_loop(int fd, bool is_stdout);
+
+    pid_t pid_ = -1;
+    std::thread out_thread_, err_thread_;
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::string out_, err_;
+    std::vector<nlohmann::json> events_;
+    std::optional<int> status_;
+    int out_fd_ = -1, err_fd_ = -1;
+};
+
+// Paths and helpers shared by the integration tests.
+std::string launcher_path();
+std::string source_root();
+// The test guest's image directory (built by tests/guest/build-guest.sh).
+std::string guest_image();
+bool is_root();
+std::string read_file(const std::string& path);
+bool exists(const std::string& path);
+bool process_alive(pid_t pid);
+// MemTotal in kB from a console log, or 0.
+long mem_total_kb(const std::string& console);
+
+}  // namespace itest

@@ -1,0 +1,364 @@
+// vmi-launcher run for real: QEMU under TCG (or KVM), real cgroups, the test guest.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "../launcher/run_command.hpp"
+#include "launcher_process.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using itest::LauncherProcess;
+
+namespace {
+
+struct Vm {
+    std::string name;
+    std::string guest = "256Mi";
+    std::string request = "256Mi";
+    std::string kernel_args;
+    std::string extra_yaml;
+};
+
+// A scratch directory per test: VMI files, state, logs.
+class Scratch {
+public:
+    Scratch() : dir_(fs::temp_directory_path() / fmt::format("vmil-itest-{}-{}", getpid(), counter_++)) {
+        fs::create_directories(dir_);
+    }
+    ~Scratch() {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    fs::path path(const std::string& name) const { return dir_ / name; }
+    fs::path state_root() const { return dir_ / "state"; }
+
+    std::string write_vmi(const Vm& vm) const {
+        const std::string text = fmt::format(R"(apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata:
+  name: {}
+  namespace: itest
+spec:
+  terminationGracePeriodSeconds: 30
+  domain:
+    memory:
+      guest: {}
+    resources:
+      requests:
+        memory: {}
+    firmware:
+      kernelBoot:
+        kernelArgs: console=ttyS0 quiet panic=-1 {}
+        container:
+          image: vmi-launcher/test-guest
+          kernelPath: /boot/vmlinuz
+          initrdPath: /boot/initrd.img
+    devices:
+      autoattachGraphicsDevice: false
+{})",
+                                             vm.name, vm.guest, vm.request, vm.kernel_args, vm.extra_yaml);
+        const fs::path file = path(vm.name + ".yaml");
+        std::ofstream(file) << text;
+        return file.string();
+    }
+
+    std::vector<std::string> run_args(const Vm& vm, std::vector<std::string> extra = {}) const {
+        std::vector<std::string> a{itest::launcher_path(),
+                                   "run",
+                                   write_vmi(vm),
+                                   "--image",
+                                   "vmi-launcher/test-guest=" + itest::guest_image(),
+                                   "--accel",
+                                   "tcg",
+                                   "--log-format",
+                                   "json",
+                                   "--state-root",
+                                   state_root().string(),
+                                   "--cgroup-parent",
+                                   "vmi-launcher-itest",
+                                   "--termination-log",
+                                   path(vm.name + ".termination").string(),
+                                   "--console-log",
+                                   path(vm.name + ".console").string()};
+        a.insert(a.end(), extra.begin(), extra.end());
+        return a;
+    }
+
+private:
+    fs::path dir_;
+    static inline int counter_ = 0;
+};
+
+const std::string memory_root = "/sys/fs/cgroup/memory";
+
+std::string vm_cgroup(const std::string& name) { return memory_root + "/vmi-launcher-itest/itest-" + name; }
+
+// Nothing of the VM is left: no cgroup, no state directory, no QEMU.
+void check_nothing_left(const Scratch& s, const std::string& name, pid_t qemu_pid = -1) {
+    CHECK_FALSE(itest::exists(vm_cgroup(name)));
+    CHECK_FALSE(itest::exists((s.state_root() / "itest" / name).string()));
+    if (qemu_pid > 0) CHECK_FALSE(itest::process_alive(qemu_pid));
+}
+
+}  // namespace
+
+TEST_CASE("the VM boots in its cgroup, shuts down on SIGTERM through the power button, and leaves nothing") {
+    Scratch s;
+    const Vm vm{"boot", "256Mi", "256Mi", "vmil.wait", ""};
+    LauncherProcess l(s.run_args(vm));
+    auto plan = l.wait_event("memory_plan", 30s);
+    REQUIRE(plan);
+    auto started = l.wait_event("qemu_started", 30s);
+    REQUIRE(started);
+    const pid_t qemu = (*started)["pid"].get<pid_t>();
+    auto cgroup = l.wait_event("cgroup_ready", 5s);
+    REQUIRE(cgroup);
+    const std::string path = (*cgroup)["cgroup"];
+    CHECK(path == vm_cgroup("boot"));
+    // The plan's limit is in place and QEMU is inside.
+    CHECK(std::stoull(itest::read_file(path + "/memory.limit_in_bytes")) == (*plan)["cgroup_limit_bytes"]);
+    CHECK_THAT(itest::read_file("/proc/" + std::to_string(qemu) + "/cgroup"),
+               Catch::Contains("memory:/vmi-launcher-itest/itest-boot\n"));
+    CHECK_THAT(itest::read_file(path + "/cgroup.procs"), Catch::Contains(std::to_string(qemu)));
+
+    // Wait for the guest to be up, then ask it to shut down.
+    for (int i = 0; i < 300 && itest::read_file(s.path("boot.console")).find("VMIL: waiting") == std::string::npos; ++i) {
+        usleep(100000);
+    }
+    const std::string before = itest::read_file(s.path("boot.console"));
+    REQUIRE_THAT(before, Catch::Contains("VMIL: waiting"));
+    // The guest sees what -m gave it, less the kernel's own reservation.
+    const long kb = itest::mem_total_kb(before);
+    CHECK(kb * 1024 <= 256L << 20);
+    CHECK(kb * 1024 >= (256L - 40) << 20);
+
+    // status answers while it runs.
+    const auto st = test_cmd::run({itest::launcher_path(), "status", "itest/boot", "--state-root",
+                                   s.state_root().string(), "-o", "json"});
+    REQUIRE(st.status == 0);
+    const auto status = nlohmann::json::parse(st.out);
+    CHECK(status["status"] == "running");
+    CHECK(status["qemu_pid"] == qemu);
+    CHECK(status["cgroup"]["limit_bytes"] == (*plan)["cgroup_limit_bytes"]);
+    CHECK(status["cgroup"]["usage_bytes"].get<std::uint64_t>() > (64u << 20));
+    CHECK(status["cgroup"]["oom_kills"] == 0);
+
+    l.signal(SIGTERM);
+    const auto code = l.wait_exit(60s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+    const std::string console = itest::read_file(s.path("boot.console"));
+    CHECK_THAT(console, Catch::Contains("VMIL: power button"));
+    auto stopped = l.wait_event("vm_stopped", 1s);
+    REQUIRE(stopped);
+    CHECK((*stopped)["outcome"] == "guest_shutdown");
+    CHECK_THAT(itest::read_file(s.path("boot.termination")), Catch::StartsWith("Completed"));
+    check_nothing_left(s, "boot", qemu);
+    // Every line of the JSON log is an object naming the VMI.
+    for (const auto& e : l.events()) CHECK(e["vmi"] == "itest/boot");
+}
+
+TEST_CASE("a guest that fills more memory than the cgroup leaves room for is OOM-killed, and says so") {
+    Scratch s;
+    // Overcommit: 512Mi of guest on a 128Mi request; the guest fills 400 MiB.
+    const Vm vm{"oom", "512Mi", "128Mi", "vmil.fill=400", ""};
+    LauncherProcess l(s.run_args(vm));
+    auto plan = l.wait_event("memory_plan", 30s);
+    REQUIRE(plan);
+    auto started = l.wait_event("qemu_started", 30s);
+    REQUIRE(started);
+    const auto code = l.wait_exit(120s);
+    REQUIRE(code);
+    CHECK(*code == 4);
+    auto oom = l.wait_event("oom_killed", 1s);
+    REQUIRE(oom);
+    CHECK((*oom)["limit_bytes"] == (*plan)["cgroup_limit_bytes"]);
+    CHECK((*oom)["peak_bytes"].get<std::uint64_t>() >= (*plan)["cgroup_limit_bytes"].get<std::uint64_t>() - (1u << 20));
+    CHECK((*oom)["oom_kills"].get<int>() >= 1);
+    CHECK((*oom)["time"].get<double>() > 0);
+    auto stopped = l.wait_event("vm_stopped", 1s);
+    REQUIRE(stopped);
+    CHECK((*stopped)["outcome"] == "oom_killed");
+    CHECK_THAT(itest::read_file(s.path("oom.termination")), Catch::StartsWith("OOMKilled:"));
+    CHECK_THAT(itest::read_file(s.path("oom.console")), Catch::Contains("VMIL: fill progress"));
+    check_nothing_left(s, "oom", (*started)["pid"].get<pid_t>());
+}
+
+TEST_CASE("a guest that ignores the power button is stopped when the grace period ends") {
+    Scratch s;
+    const Vm vm{"stubborn", "256Mi", "256Mi", "vmil.wait vmil.ignore-power", ""};
+    LauncherProcess l(s.run_args(vm, {"--grace-period", "3"}));
+    auto started = l.wait_event("qemu_started", 30s);
+    REQUIRE(started);
+    for (int i = 0; i < 300 && itest::read_file(s.path("stubborn.console")).find("VMIL: waiting") == std::string::npos; ++i) {
+        usleep(100000);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    l.signal(SIGTERM);
+    REQUIRE(l.wait_event("powerdown", 10s));
+    const auto code = l.wait_exit(30s);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    REQUIRE(code);
+    CHECK(*code == 5);
+    CHECK(took >= 3s);
+    CHECK(took < 15s);
+    CHECK(l.wait_event("grace_period_expired", 1s));
+    CHECK_THAT(itest::read_file(s.path("stubborn.termination")), Catch::StartsWith("ForcedStop"));
+    check_nothing_left(s, "stubborn", (*started)["pid"].get<pid_t>());
+}
+
+TEST_CASE("a second SIGTERM stops QEMU at once") {
+    Scratch s;
+    const Vm vm{"impatient", "256Mi", "256Mi", "vmil.wait vmil.ignore-power", ""};
+    LauncherProcess l(s.run_args(vm, {"--grace-period", "600"}));
+    REQUIRE(l.wait_event("qmp_ready", 30s));
+    l.signal(SIGTERM);
+    REQUIRE(l.wait_event("shutdown_requested", 10s));
+    l.signal(SIGTERM);
+    const auto code = l.wait_exit(20s);
+    REQUIRE(code);
+    CHECK(*code == 5);
+    CHECK(l.wait_event("shutdown_escalated", 1s));
+}
+
+TEST_CASE("when the launcher is SIGKILLed QEMU dies with it, and the next run cleans up and starts") {
+    Scratch s;
+    const Vm waiting{"orphan", "256Mi", "256Mi", "vmil.wait", ""};
+    pid_t qemu = -1;
+    {
+        LauncherProcess l(s.run_args(waiting));
+        auto started = l.wait_event("qemu_started", 30s);
+        REQUIRE(started);
+        qemu = (*started)["pid"].get<pid_t>();
+        REQUIRE(l.wait_event("qmp_ready", 30s));
+        l.signal(SIGKILL);
+        REQUIRE(l.wait_exit(10s));
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    while (itest::process_alive(qemu) && std::chrono::steady_clock::now() - t0 < 5s) usleep(10000);
+    CHECK_FALSE(itest::process_alive(qemu));
+    CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+    // The cgroup and the state directory were left behind...
+    CHECK(itest::exists(vm_cgroup("orphan")));
+    // ...and the next run of the same VMI cleans them and starts.
+    const Vm again{"orphan", "256Mi", "256Mi", "", ""};
+    LauncherProcess l2(s.run_args(again));
+    const auto code = l2.wait_exit(90s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+    CHECK(l2.wait_event("stale_state_cleaned", 1s));
+    const std::string out = l2.output();
+    CHECK_THAT(out, Catch::Contains("stale"));
+    check_nothing_left(s, "orphan");
+}
+
+TEST_CASE("as PID 1 of a new PID namespace it runs the VM, reaps and exits cleanly") {
+    Scratch s;
+    const Vm vm{"pidone", "256Mi", "256Mi", "", ""};
+    auto args = s.run_args(vm);
+    args.insert(args.begin(), {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc"});
+    LauncherProcess l(args);
+    auto started = l.wait_event("qemu_started", 30s);
+    REQUIRE(started);
+    const auto code = l.wait_exit(90s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+    auto stopped = l.wait_event("vm_stopped", 1s);
+    REQUIRE(stopped);
+    CHECK((*stopped)["outcome"] == "guest_shutdown");
+    CHECK(itest::mem_total_kb(itest::read_file(s.path("pidone.console"))) > 0);
+    check_nothing_left(s, "pidone");
+}
+
+TEST_CASE("eight VMs at once, each in its own cgroup, all exit cleanly and leave nothing") {
+    Scratch s;
+    std::vector<std::unique_ptr<LauncherProcess>> ls;
+    for (int i = 0; i < 8; ++i) {
+        ls.push_back(std::make_unique<LauncherProcess>(s.run_args(Vm{fmt::format("many-{}", i), "128Mi", "128Mi", "", ""})));
+    }
+    std::vector<pid_t> qemus;
+    std::set<std::string> cgroups;
+    for (auto& l : ls) {
+        auto c = l->wait_event("cgroup_ready", 60s);
+        REQUIRE(c);
+        cgroups.insert((*c)["cgroup"].get<std::string>());
+        auto started = l->wait_event("qemu_started", 60s);
+        REQUIRE(started);
+        qemus.push_back((*started)["pid"].get<pid_t>());
+    }
+    CHECK(cgroups.size() == 8);
+    for (auto& l : ls) {
+        const auto code = l->wait_exit(240s);
+        REQUIRE(code);
+        CHECK(*code == 0);
+    }
+    for (int i = 0; i < 8; ++i) check_nothing_left(s, fmt::format("many-{}", i), qemus[static_cast<std::size_t>(i)]);
+    // No socket or file is left in the state root either.
+    std::size_t left = 0;
+    if (fs::exists(s.state_root())) {
+        for ([[maybe_unused]] const auto& e : fs::recursive_directory_iterator(s.state_root())) ++left;
+    }
+    CHECK(left == 0);
+}
+
+TEST_CASE("setup failures: a clear error, exit 2, nothing left") {
+    Scratch s;
+    SECTION("missing QEMU binary") {
+        LauncherProcess l(s.run_args(Vm{"noqemu", "256Mi", "256Mi", "", ""}, {"--qemu", "/nonexistent/qemu"}));
+        const auto code = l.wait_exit(30s);
+        REQUIRE(code);
+        CHECK(*code == 2);
+        CHECK_THAT(l.errors(), Catch::Contains("/nonexistent/qemu"));
+        check_nothing_left(s, "noqemu");
+    }
+    SECTION("missing disk file") {
+        const Vm vm{"nodisk", "256Mi", "256Mi", "", R"(      disks:
+      - name: data
+        disk:
+          bus: virtio
+  volumes:
+  - name: data
+    hostDisk:
+      path: /nonexistent/data.img
+      type: Disk
+)"};
+        LauncherProcess l(s.run_args(vm));
+        const auto code = l.wait_exit(30s);
+        REQUIRE(code);
+        CHECK(*code == 2);
+        CHECK_THAT(l.errors(), Catch::Contains("data") && Catch::Contains("/nonexistent/data.img"));
+        check_nothing_left(s, "nodisk");
+    }
+    SECTION("read-only cgroupfs in host mode") {
+        // A private mount namespace where the memory hierarchy is read-only.
+        auto args = s.run_args(Vm{"rocg", "256Mi", "256Mi", "", ""}, {"--cgroup-mode", "host"});
+        std::string cmd = "mount --make-rprivate / && mount -o remount,ro,bind " + memory_root + " " + memory_root + " && exec";
+        for (const auto& a : args) cmd += " '" + a + "'";
+        LauncherProcess l({"/usr/bin/unshare", "--mount", "/bin/sh", "-c", cmd});
+        const auto code = l.wait_exit(30s);
+        REQUIRE(code);
+        CHECK(*code == 2);
+        CHECK_THAT(l.errors(), Catch::Contains("cgroup") && (Catch::Contains("read-only") || Catch::Contains("Read-only")));
+        check_nothing_left(s, "rocg");
+    }
+}
+
+TEST_CASE("--dry-run prints every step and creates nothing") {
+    Scratch s;
+    const Vm vm{"dry", "256Mi", "256Mi", "", ""};
+    const auto r = test_cmd::run(s.run_args(vm, {"--dry-run"}));
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("dry run") && Catch::Contains("cgroup mode") &&
+                          Catch::Contains("qemu-system-x86_64") && Catch::Contains("memory.limit_in_bytes="));
+    CHECK_FALSE(itest::exists((s.state_root() / "itest" / "dry").string()));
+    CHECK_FALSE(itest::exists(vm_cgroup("dry")));
+}
