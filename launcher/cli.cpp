@@ -36,28 +36,31 @@ void add_plan_options(CLI::App& cmd, PlanArgs& a) {
         ->capture_default_str();
 }
 
-void add_key_values(CLI::App& cmd, const std::string& name, std::map<std::string, std::string>& out,
-                    const std::string& help) {
-    cmd.add_option_function<std::vector<std::string>>(
-           name,
-           [&out, name](const std::vector<std::string>& items) {
-               for (const auto& item : items) {
-                   const auto eq = item.find('=');
-                   if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
-                       throw CLI::ValidationError(name, "expected KEY=VALUE, got \"" + item + "\"");
-                   }
-                   out[item.substr(0, eq)] = item.substr(eq + 1);
-               }
-           },
-           help)
-        ->type_name("KEY=VALUE")
-        ->allow_extra_args(false);
+void add_launch_options(CLI::App& cmd, LaunchArgs& a) {
+    cmd.add_option("--volume", a.volumes,
+                   "a PVC's or host disk's file (or a directory holding disk.img) by volume name; repeatable")
+        ->type_name("NAME=PATH");
+    cmd.add_option("--image", a.images,
+                   "the unpacked root of a container image (containerDisk, registryDisk, kernelBoot); repeatable")
+        ->type_name("REF=DIR");
+    cmd.add_option("--volumes-dir", a.volumes_dir, "volumes not given with --volume: DIR/NAME")->type_name("DIR");
+    cmd.add_option("--images-dir", a.images_dir,
+                   "images not given with --image: DIR/REF with every character but [A-Za-z0-9._-] as _")
+        ->type_name("DIR");
+    cmd.add_option("--state-dir", a.state_dir,
+                   "sockets, console log, overlays and seed (default <state root>/NAMESPACE/NAME)")
+        ->type_name("DIR");
+    cmd.add_option("--state-root", a.state_root, "where state directories go")->capture_default_str();
+    cmd.add_option("--tap-fd", a.tap_fds, "the open tap descriptor a bridge interface gets; repeatable")
+        ->type_name("INTERFACE=FD");
+    cmd.add_option("--qemu", a.qemu, "the QEMU binary (a path, or a name looked up on PATH)")
+        ->type_name("PATH")
+        ->capture_default_str();
 }
 
 void add_run_options(CLI::App& cmd, RunArgs& a) {
     add_plan_options(cmd, a.plan);
-    cmd.add_option("--state-dir", a.state_dir, "the VM's state directory (default <state root>/NAMESPACE/NAME)");
-    cmd.add_option("--state-root", a.state_root, "where state directories go")->capture_default_str();
+    add_launch_options(cmd, a.launch);
     cmd.add_option("--cgroup-mode", a.cgroup_mode,
                    "auto (chooses and says why), host (a cgroup of its own, the launcher outside), nested (inside a "
                    "delegated cgroup), adopt (the pod's own cgroup, never written), none")
@@ -66,11 +69,6 @@ void add_run_options(CLI::App& cmd, RunArgs& a) {
     cmd.add_option("--cgroup-parent", a.cgroup_parent,
                    "parent of the VM cgroup (host: relative to the memory root, default vmi-launcher)");
     cmd.add_option("--cgroup-root", a.cgroup_root, "where cgroup filesystems are mounted")->capture_default_str();
-    cmd.add_option("--qemu", a.qemu, "the QEMU binary (a path, or a name looked up on PATH)")->capture_default_str();
-    add_key_values(cmd, "--volume", a.volumes, "a volume's file: NAME=PATH (PVCs, host disks), repeatable");
-    add_key_values(cmd, "--image", a.images, "an unpacked container image: REF=DIR, repeatable");
-    cmd.add_option("--volumes-dir", a.volumes_dir, "volumes by name: DIR/NAME (a file, or a directory with disk.img)");
-    cmd.add_option("--images-dir", a.images_dir, "unpacked images by reference");
 }
 
 }  // namespace
@@ -105,25 +103,7 @@ int run_cli(int argc, char** argv) {
     qemu_args->add_option("-o,--output", qemu_args_args.output, "shell: one shell-quoted line; json: an array")
         ->check(CLI::IsMember({"shell", "json"}))
         ->capture_default_str();
-    qemu_args->add_option("--volume", qemu_args_args.volumes,
-                          "a PVC's or host disk's file (or a directory holding disk.img) by volume name")
-        ->type_name("NAME=PATH");
-    qemu_args->add_option("--image", qemu_args_args.images,
-                          "the unpacked root of a container image (containerDisk, registryDisk, kernelBoot)")
-        ->type_name("REF=DIR");
-    qemu_args->add_option("--volumes-dir", qemu_args_args.volumes_dir, "volumes not given with --volume: DIR/NAME")
-        ->type_name("DIR");
-    qemu_args->add_option("--images-dir", qemu_args_args.images_dir,
-                          "images not given with --image: DIR/REF with every character but [A-Za-z0-9._-] as _")
-        ->type_name("DIR");
-    qemu_args->add_option("--state-dir", qemu_args_args.state_dir,
-                          "sockets, console log, overlays and seed (default /run/vmi-launcher/NAMESPACE/NAME)")
-        ->type_name("DIR");
-    qemu_args->add_option("--tap-fd", qemu_args_args.tap_fds, "the tap descriptor a bridge interface gets")
-        ->type_name("INTERFACE=FD");
-    qemu_args->add_option("--qemu", qemu_args_args.qemu, "the QEMU binary (argv[0])")
-        ->type_name("PATH")
-        ->capture_default_str();
+    add_launch_options(*qemu_args, qemu_args_args.launch);
 
     RunArgs run_args;
     auto* run = app.add_subcommand(

@@ -6,28 +6,11 @@
 #include "launcher/commands.hpp"
 #include "launcher/exit_codes.hpp"
 #include "launcher/input.hpp"
-#include "qemu-args/accel.hpp"
+#include "launcher/plan_args.hpp"
 #include "vmi/plan_output.hpp"
 #include "vmi/validate.hpp"
 
 namespace launcher {
-namespace {
-
-void print_warnings(const vmi::VmiSpec& spec) {
-    for (const auto& w : spec.warnings) fmt::print(stderr, "warning: {}\n", w.text());
-}
-
-vmi::PlanOptions plan_options(const PlanArgs& args) {
-    vmi::PlanOptions o;
-    o.model = args.overhead_model == "kubevirt" ? vmi::OverheadModel::kubevirt : vmi::OverheadModel::launcher;
-    const auto request = qemu_args::parse_accel_request(args.accel);
-    const auto host = request == qemu_args::AccelRequest::auto_ ? qemu_args::probe_host() : qemu_args::HostProbe{};
-    o.accel = qemu_args::choose_accel(request, host).accel;
-    o.memory_overcommit_percent = args.memory_overcommit;
-    return o;
-}
-
-}  // namespace
 
 int cmd_validate(const std::string& file) {
     const vmi::VmiSpec spec = vmi::load_vmi(read_input(file));
@@ -43,7 +26,7 @@ int cmd_validate(const std::string& file) {
 int cmd_plan(const PlanCommandArgs& args) {
     const vmi::VmiSpec spec = vmi::load_vmi(read_input(args.plan.file));
     print_warnings(spec);
-    const vmi::MemoryPlan plan = vmi::plan_memory(spec, plan_options(args.plan));
+    const vmi::MemoryPlan plan = vmi::plan_memory(spec, plan_options(args.plan, accel_for(args.plan).accel));
     if (args.output == "json") {
         std::cout << vmi::plan_to_json(spec, plan).dump(2) << "\n";
     } else if (args.output == "yaml") {

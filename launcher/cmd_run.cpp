@@ -14,6 +14,7 @@
 #include "launcher/exit_codes.hpp"
 #include "launcher/input.hpp"
 #include "launcher/log.hpp"
+#include "launcher/plan_args.hpp"
 #include "launcher/run_args.hpp"
 #include "launcher/state_dir.hpp"
 #include "launcher/supervisor.hpp"
@@ -107,9 +108,7 @@ int cmd_run(const RunArgs& args) {
     for (const auto& w : spec.warnings) log.warn("vmi_field_ignored", w.text(), {{"field", w.path}});
 
     // Everything below is decided before anything is made.
-    const auto accel = qemu_args::choose_accel(qemu_args::parse_accel_request(args.plan.accel),
-                                               args.plan.accel == "auto" ? qemu_args::probe_host()
-                                                                         : qemu_args::HostProbe{});
+    const auto accel = accel_for(args.plan);
     VmRun run{};
     run.spec = spec;
     run.detection = cgroups::detect(cgroups::system_inputs(args.cgroup_root));
@@ -119,24 +118,15 @@ int cmd_run(const RunArgs& args) {
         throw SetupError(std::string("cgroup: ") + e.what());
     }
 
-    vmi::PlanOptions plan_options;
-    plan_options.model =
-        args.plan.overhead_model == "kubevirt" ? vmi::OverheadModel::kubevirt : vmi::OverheadModel::launcher;
-    plan_options.accel = accel.accel;
-    plan_options.memory_overcommit_percent = args.plan.memory_overcommit;
-    plan_options.launcher_in_cgroup = run.cgroup_mode.mode == cgroups::Mode::adopt;
-    run.memory = vmi::plan_memory(spec, plan_options);
+    run.memory = vmi::plan_memory(
+        spec, plan_options(args.plan, accel.accel, run.cgroup_mode.mode == cgroups::Mode::adopt));
 
-    run.state_dir = args.state_dir.empty()
-                        ? default_state_dir(args.state_root, spec.metadata.namespace_name, spec.metadata.name)
-                        : fs::path(args.state_dir);
-    qemu_args::SourceOptions sources{args.volumes, args.images, args.volumes_dir, args.images_dir};
-    qemu_args::LaunchOptions launch_options;
-    launch_options.qemu_binary = args.dry_run ? args.qemu : find_program(args.qemu);
-    launch_options.state_dir = run.state_dir.string();
-    launch_options.accel = accel.accel;
-    launch_options.console_log = args.console_log;
-    run.launch = qemu_args::build_launch_plan(spec, run.memory, qemu_args::resolve_sources(spec, sources), launch_options);
+    qemu_args::LaunchOptions options = launch_options(args.launch, spec, accel.accel);
+    if (!args.dry_run) options.qemu_binary = find_program(args.launch.qemu);
+    options.console_log = args.console_log.empty() ? "" : fs::absolute(args.console_log).string();
+    run.state_dir = options.state_dir;
+    run.launch = qemu_args::build_launch_plan(spec, run.memory, qemu_args::resolve_sources(spec, source_options(args.launch)),
+                                              options);
 
     run.cgroup.vm_namespace = spec.metadata.namespace_name;
     run.cgroup.vm_name = spec.metadata.name;

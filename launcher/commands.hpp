@@ -4,6 +4,7 @@
 
 #include <string>
 #include <vector>
+#include <vector>
 
 #include "vmi/memory_plan.hpp"
 
@@ -22,16 +23,22 @@ struct PlanCommandArgs {
     std::string output = "table";
 };
 
-struct QemuArgsCommandArgs {
-    PlanArgs plan;
-    std::string output = "shell";
+// Where a VM's files come from and go: shared by qemu-args and run.
+struct LaunchArgs {
     std::vector<std::string> volumes;  // NAME=PATH
     std::vector<std::string> images;   // REF=DIR
     std::vector<std::string> tap_fds;  // INTERFACE=FD
     std::string volumes_dir;
     std::string images_dir;
-    std::string state_dir;  // empty: /run/vmi-launcher/<namespace>/<name>
+    std::string state_dir;  // empty: <state_root>/<namespace>/<name>
+    std::string state_root = "/run/vmi-launcher";
     std::string qemu = "qemu-system-x86_64";
+};
+
+struct QemuArgsCommandArgs {
+    PlanArgs plan;
+    LaunchArgs launch;
+    std::string output = "shell";
 };
 
 // A running VM: "namespace/name" or "name" (namespace default), found

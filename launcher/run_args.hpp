@@ -1,7 +1,6 @@
 // The options of `vmi-launcher run` (and of the commands that share them).
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 
@@ -11,16 +10,10 @@ namespace launcher {
 
 struct RunArgs {
     PlanArgs plan;
-    std::string state_dir;      // default: <state root>/<namespace>/<name>
-    std::string state_root = "/run/vmi-launcher";
+    LaunchArgs launch;
     std::string cgroup_mode = "auto";
     std::string cgroup_parent;  // empty: the mode's default
     std::string cgroup_root = "/sys/fs/cgroup";
-    std::string qemu = "qemu-system-x86_64";
-    std::map<std::string, std::string> volumes;
-    std::map<std::string, std::string> images;
-    std::string volumes_dir;
-    std::string images_dir;
     std::optional<long> grace_period;  // seconds; default: the VMI's terminationGracePeriodSeconds
     std::string log_format;            // text or json; default: text on a terminal
     std::string termination_log;       // default: /dev/termination-log when it exists

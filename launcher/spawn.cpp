@@ -43,7 +43,9 @@ struct ChildSetup : bp::extend::handler {
             for (int fd = 3; fd < 1024; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
         }
         for (const auto& [from, to] : *fds) {
-            if (::dup2(from, to) < 0) ::_exit(126);
+            // dup2 onto itself keeps close-on-exec: clear it by hand.
+            const int ok = from == to ? ::fcntl(to, F_SETFD, 0) : ::dup2(from, to);
+            if (ok < 0) ::_exit(126);
         }
     }
 };

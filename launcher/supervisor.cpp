@@ -126,6 +126,8 @@ void Supervisor::start() {
     req.argv = run_.launch.argv;
     for (const auto& slot : run_.launch.fds) {
         if (slot.kind == qemu_args::FdSlot::Kind::qmp_listener) req.fds.emplace_back(qmp_high, slot.number);
+        // A tap device the launcher was handed stays at its number.
+        if (slot.kind == qemu_args::FdSlot::Kind::tap) req.fds.emplace_back(slot.number, slot.number);
     }
     req.cgroup_procs_fd = cgroup_ ? cgroup_->procs_fd() : -1;
 
@@ -238,11 +240,6 @@ void Supervisor::connect_qmp(Fd fd) {
             return;
         }
         log_.info("qmp_ready", "QMP ready", {{"qemu_version", qmp_.qemu_version()}});
-        if (run_.spec.domain.devices.autoattach_mem_balloon) {
-            qmp_.execute("qom-set", {{"path", "/machine/peripheral/balloon0"},
-                                     {"property", "guest-stats-polling-interval"},
-                                     {"value", 5}});
-        }
         if (stopping_) qmp_.execute("system_powerdown");
     });
 }

@@ -1,5 +1,6 @@
 #include "vmi/validate.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -147,7 +148,10 @@ void validate_firmware_and_machine(const Domain& d) {
              fmt::format("\"{}\" is not a UUID (8-4-4-4-12 hex digits)", d.firmware.uuid));
     }
     const std::string& m = d.machine_type;
-    if (!m.empty() && m != "q35" && !m.starts_with("pc-q35-") && m != "pc" && !m.starts_with("pc-i440fx-")) {
+    const bool plain = std::all_of(m.begin(), m.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+    });
+    if (!m.empty() && (!plain || (m != "q35" && !m.starts_with("pc-q35-") && m != "pc" && !m.starts_with("pc-i440fx-")))) {
         fail(FieldRef{"spec.domain.machine.type", std::nullopt},
              fmt::format("\"{}\" is not an x86_64 machine type (use q35, pc-q35-*, pc or pc-i440fx-*)", m));
     }

@@ -105,7 +105,10 @@ TEST_CASE("topology, machine type, UUID and SMBIOS serial") {
 }
 
 TEST_CASE("a machine type that slips a comma past validation stays one value") {
-    const auto argv = build("  domain:\n    memory: {guest: 256Mi}\n    machine: {type: 'pc-q35-7.2,accel=kvm'}\n").argv;
+    // Validation refuses it; the argv must hold even if a spec bypasses that.
+    auto spec = spec_of("  domain:\n    memory: {guest: 256Mi}\n");
+    spec.domain.machine_type = "pc-q35-7.2,accel=kvm";
+    const auto argv = build_launch_plan(spec, memory_of(spec, vmi::Accel::tcg), {}, options()).argv;
     CHECK(value_of(argv, "-machine") == "type=pc-q35-7.2,,accel=kvm,memory-backend=ram0,dump-guest-core=off");
     CHECK(legacy_keys(value_of(argv, "-machine")) ==
           std::vector<std::string>{"type", "memory-backend", "dump-guest-core"});
@@ -150,11 +153,12 @@ TEST_CASE("every legacy option keeps to its own keys") {
     // Whatever the YAML says, -name, -machine, -smbios and -chardev have only the launcher's keys.
     LaunchOptions o = options();
     o.state_dir = "/tmp/x,id=evil";
-    const auto argv = build(R"(  domain:
+    auto spec = spec_of(R"(  domain:
     memory: {guest: 256Mi}
-    machine: {type: 'pc-q35-7.2,kernel-irqchip=off'}
     firmware: {serial: ',uuid=00000000-0000-0000-0000-000000000000,'}
-)", {}, o).argv;
+)");
+    spec.domain.machine_type = "pc-q35-7.2,kernel-irqchip=off";  // past validation, which refuses it
+    const auto argv = build_launch_plan(spec, memory_of(spec, o.accel), {}, o).argv;
     CHECK(legacy_keys(value_of(argv, "-name")) == std::vector<std::string>{"guest", "debug-threads"});
     CHECK(legacy_keys(value_of(argv, "-machine")) == std::vector<std::string>{"type", "memory-backend", "dump-guest-core"});
     CHECK(legacy_keys(value_of(argv, "-smbios")) == std::vector<std::string>{"type", "serial"});
