@@ -65,6 +65,7 @@ private:
     void stop_qemu(bool escalate);
     void status(ControlServer::Reply reply);
     void qemu_exited(int status);
+    void stop_when_drained();
     int finish();
 
     Log& log_;
@@ -88,6 +89,7 @@ private:
 
     pid_t qemu_pid_ = -1;
     bool qemu_running_ = false;
+    bool stderr_closed_ = false;
     double started_at_ = 0;
     bool stopping_ = false;
     Ending ending_;
@@ -184,7 +186,18 @@ void Supervisor::reap() {
 
 void Supervisor::read_stderr() {
     asio::async_read_until(*stderr_pipe_, stderr_buf_, '\n', [this](boost::system::error_code ec, std::size_t) {
-        if (ec) return;
+        if (ec) {
+            // QEMU's last words may lack a newline.
+            std::istream in(&stderr_buf_);
+            std::string rest;
+            if (std::getline(in, rest) && !rest.empty()) {
+                stderr_tail_.push_back(rest);
+                log_.warn("qemu_stderr", "qemu: " + rest);
+            }
+            stderr_closed_ = true;
+            stop_when_drained();
+            return;
+        }
         std::istream in(&stderr_buf_);
         std::string line;
         std::getline(in, line);
@@ -347,7 +360,17 @@ void Supervisor::qemu_exited(int status) {
     signals_.cancel();
     if (control_) control_->close();
     qmp_.close();
-    io_.stop();
+    // Read what QEMU said last before deciding anything; a descendant holding
+    // the pipe open must not hold the launcher, hence the bound.
+    kill_timer_.expires_after(2s);
+    kill_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) io_.stop();
+    });
+    stop_when_drained();
+}
+
+void Supervisor::stop_when_drained() {
+    if (!qemu_running_ && stderr_closed_) io_.stop();
 }
 
 int Supervisor::finish() {

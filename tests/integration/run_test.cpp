@@ -362,3 +362,42 @@ TEST_CASE("--dry-run prints every step and creates nothing") {
     CHECK_FALSE(itest::exists((s.state_root() / "itest" / "dry").string()));
     CHECK_FALSE(itest::exists(vm_cgroup("dry")));
 }
+
+TEST_CASE("QEMU failing or crashing: exit 3, its own words in the log and the termination message") {
+    Scratch s;
+    SECTION("QEMU exits with an error") {
+        const fs::path fake = s.path("failing-qemu");
+        std::ofstream(fake) << "#!/bin/sh\necho \"qemu-system-x86_64: -device foo: 'foo' is not a valid device model name\" >&2\n"
+                               "printf 'no newline at the end' >&2\nexit 1\n";
+        fs::permissions(fake, fs::perms::owner_all);
+        LauncherProcess l(s.run_args(Vm{"failing", "256Mi", "256Mi", "", ""}, {"--qemu", fake.string()}));
+        const auto code = l.wait_exit(30s);
+        REQUIRE(code);
+        CHECK(*code == 3);
+        auto stopped = l.wait_event("vm_stopped", 1s);
+        REQUIRE(stopped);
+        CHECK((*stopped)["outcome"] == "qemu_failed");
+        CHECK((*stopped)["qemu_exit_code"] == 1);
+        CHECK_THAT((*stopped)["qemu_stderr"].dump(), Catch::Contains("is not a valid device model name") &&
+                                                         Catch::Contains("no newline at the end"));
+        CHECK_THAT(itest::read_file(s.path("failing.termination")),
+                   Catch::StartsWith("Error: QEMU ended with exit status 1") && Catch::Contains("foo"));
+        check_nothing_left(s, "failing");
+    }
+    SECTION("QEMU crashes") {
+        Vm vm{"crash", "256Mi", "256Mi", "vmil.wait", ""};
+        LauncherProcess l(s.run_args(vm));
+        auto started = l.wait_event("qmp_ready", 30s);
+        REQUIRE(started);
+        auto qemu = l.wait_event("qemu_started", 1s);
+        ::kill((*qemu)["pid"].get<pid_t>(), SIGSEGV);
+        const auto code = l.wait_exit(30s);
+        REQUIRE(code);
+        CHECK(*code == 3);
+        auto stopped = l.wait_event("vm_stopped", 1s);
+        REQUIRE(stopped);
+        CHECK((*stopped)["qemu_signal"] == SIGSEGV);
+        CHECK_THAT(itest::read_file(s.path("crash.termination")), Catch::Contains("killed by signal 11"));
+        check_nothing_left(s, "crash");
+    }
+}
