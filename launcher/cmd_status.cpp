@@ -4,6 +4,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 
@@ -77,8 +78,9 @@ int cmd_status(const VmRef& ref, const std::string& output) {
     }
     if (s.contains("balloon_actual_bytes")) fmt::print("balloon:    {}\n", show_bytes(s["balloon_actual_bytes"]));
     if (s.contains("balloon") && s["balloon"].contains("stats")) {
+        // QEMU reports a statistic the guest has not sent as 2^64-1.
         for (const auto& [k, v] : s["balloon"]["stats"].items()) {
-            if (v.is_number() && v.get<double>() >= 0) fmt::print("  {}: {}\n", k, v.dump());
+            if (v.is_number_unsigned() && v.get<std::uint64_t>() != UINT64_MAX) fmt::print("  {}: {}\n", k, v.dump());
         }
     }
     return exit_ok;
