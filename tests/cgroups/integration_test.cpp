@@ -78,7 +78,7 @@ TEST_CASE("host mode puts the planned limits in place", "[integration]") {
     }
     const auto stats = read_stats(vm.version(), p);
     CHECK(stats.limit_bytes == 64 * mib);
-    CHECK(stats.oom_kills == 0);
+    CHECK(stats.events == MemoryEventCounts{});
 }
 
 TEST_CASE("placement: the child's first instruction after exec already runs inside (Boost.Process)", "[integration]") {
@@ -141,14 +141,16 @@ TEST_CASE("a memory hog under a 64 MiB limit is OOM-killed and reported with the
     const double reaped_ms = ms_since(start);
     require_killed(status);
     const auto last = watcher.check();  // the final read after the child is reaped
-    const auto kills = seen.oom_kills + last.oom_kills;
+    const auto kills = seen.kill_events() + last.kill_events();
     CHECK(kills == 1);
-    CHECK(watcher.total().oom_kills == 1);
+    CHECK(watcher.total().kill_events() == 1);
+    CHECK(watcher.total().oom_kills >= 1);
+    if (vm.version() == Version::v2) CHECK(watcher.total().oom_group_kills == 1);
     const auto stats = read_stats(vm.version(), vm.path());
-    CHECK(stats.oom_kills == 1);
+    CHECK(stats.events.kill_events() == 1);
     if (stats.peak_bytes) CHECK(*stats.peak_bytes > 32 * mib);
-    std::cout << "oom: event after " << event_ms << " ms, child reaped after " << reaped_ms << " ms, "
-              << kills << " kill(s) reported\n";
+    std::cout << "oom: event after " << event_ms << " ms, child reaped after " << reaped_ms << " ms, " << kills
+              << " kill reported (kernel oom_kill counter: " << watcher.total().oom_kills << ")\n";
 }
 
 TEST_CASE("a process that exits normally raises no OOM", "[integration]") {
@@ -273,14 +275,15 @@ TEST_CASE("host mode on a read-only cgroupfs: a clear error and nothing left beh
     std::cout << "read-only host mode: " << lines[3] << "\n";
 }
 
-TEST_CASE("the event fd fires when the cgroup is removed, and that is no OOM", "[integration]") {
+TEST_CASE("removing the cgroup is no OOM (v1's eventfd fires for it)", "[integration]") {
     auto vm = make_vm("removal", {.max_bytes = 64 * mib});
     auto watcher = OomWatcher::open(vm.version(), vm.path(), *machine().backend);
     const pid_t pid = spawn_helper(vm, {"sleep"});
     while (parse_pids(read_text(vm.path() / "cgroup.procs")).empty()) ::usleep(1000);
     vm.close();
     require_killed(wait_for(pid, 10s));
-    CHECK(wait_readable(watcher.fd(), 5s));
+    // v1's eventfd fires on removal; v2's inotify stays silent.
+    if (vm.version() == Version::v1) CHECK(wait_readable(watcher.fd(), 5s));
     CHECK_FALSE(watcher.check().oom_killed());
     CHECK(watcher.gone());
 }

@@ -53,9 +53,9 @@ TEST_CASE("v2: going over memory.high is pressure, not OOM, and the watcher keep
     write_text(vm.path() / "memory.max", std::to_string(32 * mib));
     const pid_t hog = spawn_helper(vm, {"hog", "256"});
     REQUIRE(wait_readable(watcher.fd(), 30s));
-    auto kills = watcher.check().oom_kills;
+    auto kills = watcher.check().kill_events();
     wait_for(hog, 30s);
-    kills += watcher.check().oom_kills;
+    kills += watcher.check().kill_events();
     CHECK(kills == 1);
 }
 
@@ -78,6 +78,8 @@ TEST_CASE("v2: memory.oom.group kills every process of the VM cgroup", "[integra
     watcher.check();
     const auto total = watcher.total();
     CHECK(total.oom_group_kills == 1);
-    CHECK(total.oom_kills == 2);
+    CHECK(total.kill_events() == 1);
+    CHECK(total.oom_kills >= 2);  // both processes (Linux 6.1 counts the victim twice: 3)
+    std::cout << "oom.group: kernel oom_kill counter " << total.oom_kills << " for 2 processes\n";
     CHECK(parse_pids(read_text(vm.path() / "cgroup.procs")).empty());
 }
