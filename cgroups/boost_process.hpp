@@ -7,6 +7,10 @@
 
 #include "cgroups/placement.hpp"
 
+// Boost 1.74's process/detail/posix/handles.hpp uses std::unique_ptr
+// without including <memory>.
+#include <memory>
+
 #include <boost/process/extend.hpp>
 
 namespace cgroups {

@@ -4,7 +4,7 @@
 //       memory.oom_control. It also fires when the cgroup is removed, so
 //       the oom_kill counter decides whether a kill happened.
 //   v2: inotify IN_MODIFY on memory.events; high and max changes are
-//       pressure, not OOM, and watching goes on.
+//       pressure, not OOM, and watching goes on. Removal makes no event.
 #pragma once
 
 #include "cgroups/backend.hpp"
@@ -17,7 +17,7 @@
 namespace cgroups {
 
 struct MemoryEventCounts {
-    std::uint64_t oom_kills = 0;        // processes the OOM killer killed
+    std::uint64_t oom_kills = 0;        // the kernel's oom_kill: processes killed (see kill_events)
     std::uint64_t oom_group_kills = 0;  // v2: whole-cgroup kills (memory.oom.group)
     std::uint64_t ooms = 0;             // v2: times the cgroup went out of memory
     std::uint64_t high = 0;             // v2: reclaim forced above memory.high (pressure)
@@ -26,6 +26,11 @@ struct MemoryEventCounts {
     bool operator==(const MemoryEventCounts&) const = default;
     bool oom_killed() const { return oom_kills > 0 || oom_group_kills > 0; }
     bool pressure() const { return high > 0 || max > 0; }
+
+    // How many times the OOM killer struck. A group kill is one, however many
+    // processes it took: Linux 6.1 even counts its victim twice in oom_kill
+    // (once chosen, once as a member of the group), so oom_kills over-counts.
+    std::uint64_t kill_events() const { return oom_group_kills > 0 ? oom_group_kills : oom_kills; }
 };
 
 // The counters now (since the cgroup was made). Throws naming the file.

@@ -3,6 +3,7 @@
 #include "cgroups/file_io.hpp"
 
 #include <libcgroup.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -69,8 +70,13 @@ void LibcgroupBackend::create(const fs::path& dir) {
     if (path_exists(dir)) throw std::system_error(EEXIST, std::generic_category(), "mkdir " + dir.string());
     auto group = memory_group(group_name(dir));
     // ignore_ownership=1: no chown of every control file to the default 0:0.
-    if (const int code = cgroup_create_cgroup(group.get(), 1); code != 0)
+    if (const int code = cgroup_create_cgroup(group.get(), 1); code != 0) {
+        // libcgroup folds mkdir's errno (EROFS, EACCES) into ECGROUPNOTALLOWED
+        // and keeps no errno for it: ask the kernel why the parent takes no entry.
+        if (code != ECGOTHER && ::access(dir.parent_path().c_str(), W_OK) != 0)
+            throw std::system_error(errno, std::generic_category(), "libcgroup create " + dir.string());
         throw_libcgroup(code, "libcgroup create " + dir.string());
+    }
 }
 
 void LibcgroupBackend::set(const fs::path& dir, std::string_view file, std::string_view value) {
@@ -81,17 +87,6 @@ void LibcgroupBackend::set(const fs::path& dir, std::string_view file, std::stri
     if (const int code = cgroup_add_value_string(controller, name.c_str(), text.c_str()); code != 0)
         throw_libcgroup(code, where);
     if (const int code = cgroup_modify_cgroup(group.get()); code != 0) throw_libcgroup(code, where);
-}
-
-void LibcgroupBackend::remove(const fs::path& dir) {
-    auto group = memory_group(group_name(dir));
-    // Flags 0: CGFLAG_DELETE_EMPTY_ONLY returns 0 yet leaves the group. Without
-    // it libcgroup first moves any task left to the parent, so callers kill
-    // and wait until the cgroup is empty before they remove it.
-    if (const int code = cgroup_delete_cgroup_ext(group.get(), 0); code != 0)
-        throw_libcgroup(code, "libcgroup delete " + dir.string());
-    // libcgroup can report success for a group it did not remove.
-    if (path_exists(dir)) throw std::system_error(EBUSY, std::generic_category(), "libcgroup delete " + dir.string());
 }
 
 BackendChoice make_backend(const Detection& detection, BackendKind kind) {

@@ -1,8 +1,11 @@
 // libcgroup (the project's chosen cgroup library) for what it does well:
-// create, set and delete cgroups on cgroup v1 at the real mount. It finds
-// mounts by itself from /proc/mounts, so it cannot work on an injected root
-// or a test's fake cgroupfs, and version 2.0 ignores a cgroup2 mount whose
-// root lists no controllers; those cases use DirectBackend.
+// create cgroups and set their values on cgroup v1 at the real mount. It
+// finds mounts by itself from /proc/mounts, so it cannot work on an injected
+// root or a test's fake cgroupfs, and version 2.0 ignores a cgroup2 mount
+// whose root lists no controllers; those cases use DirectBackend.
+// Removal stays a plain rmdir (inherited): cgroup_delete_cgroup moves a task
+// that joined late into the parent, out of the VM's limit, where rmdir fails
+// with EBUSY and lets teardown kill it (the integration race test saw it).
 #pragma once
 
 #include "cgroups/backend.hpp"
@@ -22,7 +25,6 @@ public:
     std::string name() const override { return "libcgroup"; }
     void create(const std::filesystem::path& dir) override;
     void set(const std::filesystem::path& dir, std::string_view file, std::string_view value) override;
-    void remove(const std::filesystem::path& dir) override;
 
 private:
     std::string group_name(const std::filesystem::path& dir) const;

@@ -1,6 +1,5 @@
 #include "cgroups/stats.hpp"
 
-#include "cgroups/events.hpp"
 #include "cgroups/file_io.hpp"
 #include "cgroups/parse.hpp"
 
@@ -45,11 +44,8 @@ std::uint64_t stat_value(const FlatKeyed& stat, std::string_view key) {
 MemoryStats read_stats(Version version, const fs::path& dir) {
     const auto stat_file = dir / "memory.stat";
     const auto stat = parse_file<FlatKeyed>(stat_file, read_text(stat_file), parse_memory_stat);
-    const auto events = read_event_counts(version, dir);
     MemoryStats s;
-    s.oom_kills = events.oom_kills;
-    s.high_events = events.high;
-    s.max_events = events.max;
+    s.events = read_event_counts(version, dir);
     if (version == Version::v1) {
         s.usage_bytes = counter(dir / "memory.usage_in_bytes");
         s.peak_bytes = counter(dir / "memory.max_usage_in_bytes");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cgroups/detect.hpp"
+#include "cgroups/events.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -16,9 +17,7 @@ struct MemoryStats {
     std::optional<std::uint64_t> high_bytes{};   // v2 memory.high, when set
     std::uint64_t anon_bytes = 0;              // memory.stat rss (v1) / anon (v2)
     std::uint64_t file_bytes = 0;              // memory.stat cache (v1) / file (v2)
-    std::uint64_t oom_kills = 0;               // since the cgroup was made
-    std::uint64_t high_events = 0;             // v2 memory.events high
-    std::uint64_t max_events = 0;              // v2 memory.events max; v1 memory.failcnt
+    MemoryEventCounts events;                  // OOM kills and pressure since the cgroup was made
 
     bool operator==(const MemoryStats&) const = default;
 };

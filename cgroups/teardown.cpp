@@ -74,32 +74,40 @@ TeardownReport kill_all(Backend& backend, const fs::path& dir, const TeardownLim
     return report;
 }
 
-unsigned remove_tree(Backend& backend, const fs::path& dir, const TeardownLimits& limits) {
+TeardownReport remove_tree(Backend& backend, const fs::path& dir, const TeardownLimits& limits) {
     auto cgroups = subtree(dir);
     // Deepest first: a cgroup with children cannot go.
     std::sort(cgroups.begin(), cgroups.end(), [](const fs::path& a, const fs::path& b) {
         return std::distance(a.begin(), a.end()) > std::distance(b.begin(), b.end());
     });
-    unsigned attempts = 0;
+    TeardownReport report;
     for (const auto& cg : cgroups) {
-        for (attempts = 1;; ++attempts) {
+        for (report.remove_attempts = 1;; ++report.remove_attempts) {
             try {
                 backend.remove(cg);
                 break;
             } catch (const std::system_error& e) {
                 if (e.code() == std::errc::no_such_file_or_directory) break;
-                // EBUSY: the last process is leaving, or the kernel still holds the cgroup.
-                if (e.code() != std::errc::device_or_resource_busy || attempts >= limits.remove_attempts) throw;
-                std::this_thread::sleep_for(std::chrono::milliseconds(2 * attempts));
+                // EBUSY: the last process is leaving, or one joined after the kill.
+                if (e.code() != std::errc::device_or_resource_busy ||
+                    report.remove_attempts >= limits.remove_attempts)
+                    throw;
+                const auto late = kill_all(backend, cg, limits);
+                report.killed += late.killed;
+                report.used_cgroup_kill |= late.used_cgroup_kill;
+                std::this_thread::sleep_for(std::chrono::milliseconds(2 * report.remove_attempts));
             }
         }
     }
-    return attempts;
+    return report;
 }
 
 TeardownReport tear_down(Backend& backend, const fs::path& dir, const TeardownLimits& limits) {
     auto report = kill_all(backend, dir, limits);
-    report.remove_attempts = remove_tree(backend, dir, limits);
+    const auto removal = remove_tree(backend, dir, limits);
+    report.killed += removal.killed;
+    report.used_cgroup_kill |= removal.used_cgroup_kill;
+    report.remove_attempts = removal.remove_attempts;
     return report;
 }
 

@@ -32,9 +32,11 @@ struct TeardownLimits {
 // are still there after `limits.empty_wait`.
 TeardownReport kill_all(Backend& backend, const std::filesystem::path& dir, const TeardownLimits& limits = {});
 
-// Removes `dir` and its descendants, deepest first, retrying EBUSY. A cgroup
-// already gone is fine. Returns the rmdir attempts of `dir` itself.
-unsigned remove_tree(Backend& backend, const std::filesystem::path& dir, const TeardownLimits& limits = {});
+// Removes `dir` and its descendants, deepest first. A cgroup already gone is
+// fine. While rmdir says EBUSY it retries (bounded), killing any process
+// that joined meanwhile (a child forked earlier whose join was in flight).
+// Returns the rmdir attempts of `dir` itself and the processes killed late.
+TeardownReport remove_tree(Backend& backend, const std::filesystem::path& dir, const TeardownLimits& limits = {});
 
 // kill_all, then remove_tree.
 TeardownReport tear_down(Backend& backend, const std::filesystem::path& dir, const TeardownLimits& limits = {});

@@ -51,6 +51,7 @@ TEST_CASE("v2: pressure is reported as pressure, watching goes on, then an OOM k
     news = watcher.check();
     CHECK(news == MemoryEventCounts{.oom_kills = 2, .oom_group_kills = 1, .ooms = 1, .high = 2});
     CHECK(news.oom_killed());
+    CHECK(news.kill_events() == 1);  // one group kill, whatever oom_kill says
     CHECK(watcher.check() == MemoryEventCounts{});
     CHECK(watcher.total() == MemoryEventCounts{.oom_kills = 2, .oom_group_kills = 1, .ooms = 1, .high = 7, .max = 1});
 }
@@ -79,7 +80,9 @@ TEST_CASE("v1: the eventfd is registered through cgroup.event_control; oom_kill 
     CHECK(watcher.check() == MemoryEventCounts{});
     write_text(vm / "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
     write_text(vm / "memory.failcnt", "17");
-    CHECK(watcher.check() == MemoryEventCounts{.oom_kills = 1, .max = 17});
+    const auto news = watcher.check();
+    CHECK(news == MemoryEventCounts{.oom_kills = 1, .max = 17});
+    CHECK(news.kill_events() == 1);
     CHECK_FALSE(watcher.gone());
 }
 
@@ -98,8 +101,7 @@ TEST_CASE("stats: v1 and v2 files into one value", "[stats]") {
                                                     .limit_bytes = 67108864,
                                                     .anon_bytes = 700,
                                                     .file_bytes = 300,
-                                                    .oom_kills = 2,
-                                                    .max_events = 5});
+                                                    .events = {.oom_kills = 2, .max = 5}});
 
     FakeCgroupfs v2({.layout = FakeLayout::v2});
     const auto b = v2.root() / "vm";
@@ -116,8 +118,7 @@ TEST_CASE("stats: v1 and v2 files into one value", "[stats]") {
                                                     .high_bytes = 50331648,
                                                     .anon_bytes = 600,
                                                     .file_bytes = 400,
-                                                    .high_events = 3,
-                                                    .max_events = 1});
+                                                    .events = {.high = 3, .max = 1}});
 }
 
 TEST_CASE("stats: a malformed file is an error naming it", "[stats]") {

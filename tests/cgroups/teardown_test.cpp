@@ -36,6 +36,22 @@ private:
     unsigned busy_;
 };
 
+// A process joins right after the kill (its fork came before the teardown).
+class LateJoinFake : public FakeCgroupfs {
+public:
+    using FakeCgroupfs::FakeCgroupfs;
+    void remove(const std::filesystem::path& dir) override {
+        if (!joined_) {
+            joined_ = true;
+            add_process(dir, 77);
+        }
+        FakeCgroupfs::remove(dir);
+    }
+
+private:
+    bool joined_ = false;
+};
+
 }  // namespace
 
 TEST_CASE("v1: every process gets SIGKILL, children cgroups too, then removal deepest first", "[teardown]") {
@@ -97,13 +113,22 @@ TEST_CASE("rmdir is retried while EBUSY, within a bound", "[teardown]") {
     BusyFake fake({.layout = FakeLayout::hybrid}, 3);
     const auto vm = fake.root() / "memory/vm";
     fake.create(vm);
-    CHECK(remove_tree(fake, vm) == 4);
+    CHECK(remove_tree(fake, vm).remove_attempts == 4);
     CHECK_FALSE(path_exists(vm));
 
     BusyFake stuck({.layout = FakeLayout::hybrid}, 100);
     stuck.create(stuck.root() / "memory/vm");
     CHECK_THROWS_WITH(remove_tree(stuck, stuck.root() / "memory/vm", {.remove_attempts = 5}),
                       Catch::Contains("rmdir") && Catch::Contains("busy"));
+}
+
+TEST_CASE("a process that joins after the kill is killed when rmdir says EBUSY", "[teardown]") {
+    LateJoinFake fake({.layout = FakeLayout::hybrid});
+    const auto vm = fake.root() / "memory/vm";
+    fake.create(vm);
+    fake.clear_log();
+    CHECK(tear_down(fake, vm) == TeardownReport{.killed = 1, .used_cgroup_kill = false, .remove_attempts = 2});
+    CHECK(fake.log() == Log{"rmdir memory/vm", "kill 77", "rmdir memory/vm"});
 }
 
 TEST_CASE("clean_stale says nothing when there is nothing stale", "[teardown]") {

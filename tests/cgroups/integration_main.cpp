@@ -1,0 +1,40 @@
+// The integration tests' main: real cgroups need root and a memory
+// controller; without them the run is skipped (exit 77) with the reason.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include "integration_support.hpp"
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+int main(int argc, char** argv) {
+    if (::geteuid() != 0) {
+        std::cerr << "skip: creating cgroups needs root\n";
+        return 77;
+    }
+    const auto& m = cgroups_test::machine();
+    if (!m.detection.memory_available) {
+        std::cerr << "skip: no memory cgroup controller: " << m.detection.why_no_memory << "\n";
+        return 77;
+    }
+    if (!std::getenv("CGROUPS_TEST_HELPER")) {
+        std::cerr << "CGROUPS_TEST_HELPER must name the cgroups-test-helper program\n";
+        return 2;
+    }
+    std::cout << cgroups::describe(m.detection) << "\n" << m.backend_reason << "\n";
+    // Orphans of the helper (grandchildren) come back to this process, so the
+    // tests can reap them and see how they died.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    const int failures = Catch::Session().run(argc, argv);
+    try {
+        if (std::filesystem::exists(m.parent_dir())) m.backend->remove(m.parent_dir());
+    } catch (const std::exception& e) {
+        std::cerr << "cannot remove the tests' parent cgroup: " << e.what() << "\n";
+    }
+    return failures == 0 ? 0 : 1;
+}
