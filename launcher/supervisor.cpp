@@ -221,7 +221,7 @@ void Supervisor::watch_oom() {
 
 void Supervisor::check_oom(bool final_check) {
     const cgroups::MemoryEventCounts fresh = oom_->check();
-    const std::uint64_t kills = fresh.oom_kills + fresh.oom_group_kills;
+    const std::uint64_t kills = fresh.kill_events();
     if (kills > 0) {
         ending_.oom_kills += kills;
         if (!oom_seen_at_) oom_seen_at_ = epoch_seconds();
@@ -325,9 +325,9 @@ void Supervisor::status(ControlServer::Reply reply) {
             c["usage_bytes"] = st.usage_bytes;
             c["peak_bytes"] = st.peak_bytes ? json(*st.peak_bytes) : json(nullptr);
             c["limit_bytes"] = st.limit_bytes ? json(*st.limit_bytes) : json(nullptr);
-            c["oom_kills"] = st.oom_kills;
-            c["high_events"] = st.high_events;
-            c["max_events"] = st.max_events;
+            c["oom_kills"] = st.events.kill_events();
+            c["high_events"] = st.events.high;
+            c["max_events"] = st.events.max;
         } catch (const std::exception& e) {
             c["error"] = e.what();
         }
