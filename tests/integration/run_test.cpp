@@ -401,3 +401,32 @@ TEST_CASE("QEMU failing or crashing: exit 3, its own words in the log and the te
         check_nothing_left(s, "crash");
     }
 }
+
+TEST_CASE("console attaches to the serial console and detaches with Ctrl-]") {
+    Scratch s;
+    const Vm vm{"serial", "256Mi", "256Mi", "vmil.wait", ""};
+    LauncherProcess l(s.run_args(vm));
+    REQUIRE(l.wait_event("qmp_ready", 30s));
+    for (int i = 0; i < 300 && itest::read_file(s.path("serial.console")).find("VMIL: waiting") == std::string::npos; ++i) {
+        usleep(100000);
+    }
+    const std::vector<std::string> console{itest::launcher_path(), "console", "itest/serial", "--state-root",
+                                           s.state_root().string()};
+    // Ctrl-] on standard input detaches at once; the VM runs on.
+    const auto detached = test_cmd::run(console, "\x1d");
+    CHECK(detached.status == 0);
+    CHECK_FALSE(l.wait_exit(0s));
+    // Attached, it shows what the guest prints: the power button, then the end.
+    LauncherProcess attached(console);
+    usleep(300000);
+    l.signal(SIGTERM);
+    REQUIRE(l.wait_exit(60s) == 0);
+    const auto code = attached.wait_exit(10s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+    CHECK_THAT(attached.output(), Catch::Contains("VMIL: power button") && Catch::Contains("VMIL: poweroff"));
+    // With no launcher, console says so.
+    const auto gone = test_cmd::run(console);
+    CHECK(gone.status == 2);
+    CHECK_THAT(gone.err, Catch::Contains("itest/serial has no serial console"));
+}
