@@ -80,15 +80,17 @@ std::vector<ImageCopy> image_copies(const vmi::VmiSpec& spec) {
 // the disk image: each file to the place --images-dir looks for it.
 std::string copy_script(const ImageCopy& copy) {
     const std::string root = fmt::format("{}/{}", pod_paths::images_dir, qemu_args::image_dir_name(copy.reference));
+    // Container disk images usually hold no programs: every command is the tool.
+    const std::string tool = fmt::format("{}/busybox", pod_paths::tools_dir);
     std::string script = "set -e";
     for (const auto& [path, directory] : copy.paths) {
         const std::string dest = root + path;
         if (directory) {
-            script += " && mkdir -p " + qemu_args::shell_quote({dest});
-            script += " && cp -R " + qemu_args::shell_quote({path + "/.", dest + "/"});
+            script += " && " + qemu_args::shell_quote({tool, "mkdir", "-p", dest});
+            script += " && " + qemu_args::shell_quote({tool, "cp", "-R", path + "/.", dest + "/"});
         } else {
-            script += " && mkdir -p " + qemu_args::shell_quote({fs::path(dest).parent_path().string()});
-            script += " && cp " + qemu_args::shell_quote({path, dest});
+            script += " && " + qemu_args::shell_quote({tool, "mkdir", "-p", fs::path(dest).parent_path().string()});
+            script += " && " + qemu_args::shell_quote({tool, "cp", path, dest});
         }
     }
     return script;
