@@ -70,3 +70,15 @@ TEST_CASE("a polling interval of zero is refused", "[events][polling]") {
     FakeCgroupfs fake({.layout = FakeLayout::v2});
     CHECK_THROWS_AS(OomWatcher::open_polling(Version::v2, fake.root(), 0ms), std::invalid_argument);
 }
+
+TEST_CASE("v2 read-only: inotify on memory.events needs no write, so adopt mode keeps real events", "[events]") {
+    FakeCgroupfs fake({.layout = FakeLayout::v2, .own_cgroup = "/", .namespace_root = true, .read_only = true});
+    const auto own = fake.own_dir();
+    fake.clear_log();
+    auto watcher = OomWatcher::open(Version::v2, own, fake);
+    CHECK_FALSE(watcher.polling());
+    write_text(own / "memory.events", "low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n");
+    REQUIRE(readable_within(watcher.fd(), 1000));
+    CHECK(watcher.check().oom_kills == 1);
+    CHECK(fake.log().empty());
+}
