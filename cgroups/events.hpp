@@ -5,12 +5,16 @@
 //       the oom_kill counter decides whether a kill happened.
 //   v2: inotify IN_MODIFY on memory.events; high and max changes are
 //       pressure, not OOM, and watching goes on. Removal makes no event.
+//   polling: where no event can be registered (v1 mounted read-only, as in a
+//       pod: cgroup.event_control cannot be written), the same counters are
+//       read each time a timerfd fires.
 #pragma once
 
 #include "cgroups/backend.hpp"
 #include "cgroups/detect.hpp"
 #include "cgroups/unique_fd.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 
@@ -43,6 +47,15 @@ public:
     // event registration is no setting libcgroup knows).
     static OomWatcher open(Version version, const std::filesystem::path& dir, Backend& backend);
 
+    // Reads nothing but the counters: fd() is a timerfd readable every
+    // `interval`, and check() compares the counters as for events. Writes
+    // nothing, so it works on a read-only cgroupfs.
+    static OomWatcher open_polling(Version version, const std::filesystem::path& dir,
+                                   std::chrono::milliseconds interval);
+
+    // Opened with open_polling().
+    bool polling() const { return polling_; }
+
     // Readable (POLLIN) when something may have happened; then call check().
     int fd() const { return fd_.get(); }
 
@@ -70,6 +83,7 @@ private:
     MemoryEventCounts baseline_;
     MemoryEventCounts last_;
     bool gone_ = false;
+    bool polling_ = false;
 };
 
 }  // namespace cgroups

@@ -6,6 +6,7 @@
 
 #include "launcher/commands.hpp"
 #include "launcher/exit_codes.hpp"
+#include "launcher/pod_commands.hpp"
 #include "launcher/run_args.hpp"
 #include "launcher/supervisor.hpp"
 #include "vmi/errors.hpp"
@@ -140,6 +141,11 @@ int run_cli(int argc, char** argv) {
     console->add_option("--state-root", console_ref.state_root, "where state directories are")->capture_default_str();
     console->add_option("--state-dir", console_ref.state_dir, "the VM's state directory");
 
+    PodCommandArgs pod_args;
+    auto* pod = add_pod_command(app, pod_args);
+    CapacityCommandArgs capacity_args;
+    auto* capacity = add_capacity_command(app, capacity_args);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -150,6 +156,7 @@ int run_cli(int argc, char** argv) {
     const std::string& file = validate->parsed()    ? validate_file
                               : qemu_args->parsed() ? qemu_args_args.plan.file
                               : run->parsed()       ? run_args.plan.file
+                              : pod->parsed()       ? pod_args.plan.file
                                                     : plan_args.plan.file;
     try {
         if (qemu_args->parsed()) return cmd_qemu_args(qemu_args_args);
@@ -158,6 +165,8 @@ int run_cli(int argc, char** argv) {
         if (run->parsed()) return cmd_run(run_args);
         if (status->parsed()) return cmd_status(status_ref, status_output);
         if (console->parsed()) return cmd_console(console_ref);
+        if (pod->parsed()) return cmd_pod(pod_args);
+        if (capacity->parsed()) return cmd_capacity(capacity_args);
     } catch (const vmi::SpecError& e) {
         fmt::print(stderr, "error: {}: {}\n", file == "-" ? "<stdin>" : file, e.what());
         return exit_invalid;

@@ -29,6 +29,7 @@ namespace {
 struct ChildSetup : bp::extend::handler {
     const std::vector<std::pair<int, int>>* fds;
     pid_t parent;
+    const std::string* oom_score_adj;
 
     template <typename Executor>
     void on_exec_setup(Executor&) const noexcept {
@@ -41,6 +42,15 @@ struct ChildSetup : bp::extend::handler {
         // Everything above stderr closes at exec, except what is placed below.
         if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
             for (int fd = 3; fd < 1024; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        // QEMU must not inherit a launcher's immunity: a cgroup whose only
+        // process cannot be OOM-killed hangs instead.
+        if (!oom_score_adj->empty()) {
+            const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+            if (fd < 0) ::_exit(126);
+            const auto len = static_cast<ssize_t>(oom_score_adj->size());
+            if (::write(fd, oom_score_adj->data(), oom_score_adj->size()) != len) ::_exit(126);
+            ::close(fd);
         }
         for (const auto& [from, to] : *fds) {
             // dup2 onto itself keeps close-on-exec: clear it by hand.
@@ -65,7 +75,7 @@ pid_t spawn(const SpawnRequest& request, bp::async_pipe& stderr_pipe) {
     std::error_code ec;
     bp::child child(bp::exe = request.argv.front(), bp::args = args, bp::std_in < bp::null, bp::std_out > bp::null,
                     bp::std_err > stderr_pipe, cgroups::JoinCgroupOnExec{request.cgroup_procs_fd},
-                    ChildSetup{{}, &request.fds, ::getpid()}, ec);
+                    ChildSetup{{}, &request.fds, ::getpid(), &request.oom_score_adj}, ec);
     if (ec) throw std::runtime_error("cannot start " + request.argv.front() + ": " + ec.message());
     const pid_t pid = child.id();
     child.detach();  // the supervisor reaps it (and, as PID 1, every other child)

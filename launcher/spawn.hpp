@@ -19,6 +19,7 @@ struct SpawnRequest {
     std::vector<std::string> argv;                // argv[0] is the program's path
     std::vector<std::pair<int, int>> fds;         // (descriptor here, number in the child)
     int cgroup_procs_fd = -1;                     // join this cgroup before exec; -1: stay
+    std::string oom_score_adj;                    // written to /proc/self/oom_score_adj before exec; empty: inherit
 };
 
 // Starts the program with its standard error on `stderr_pipe` (the caller's:

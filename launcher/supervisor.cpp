@@ -21,6 +21,7 @@
 #include "cgroups/stats.hpp"
 #include "launcher/control_server.hpp"
 #include "launcher/exit_codes.hpp"
+#include "launcher/oom_guard.hpp"
 #include "launcher/outcome.hpp"
 #include "launcher/qmp_client.hpp"
 #include "launcher/spawn.hpp"
@@ -38,6 +39,8 @@ namespace {
 constexpr std::size_t stderr_tail_lines = 20;
 constexpr auto kill_after_term = 5s;     // QEMU gets this long to quit on SIGTERM
 constexpr auto escalate_term = 2s;       // after a second SIGTERM to the launcher
+constexpr auto oom_poll_interval = 100ms;  // where OOM events cannot be registered (read-only v1)
+constexpr auto pressure_log_interval = 10s;  // memory_pressure lines at most this often
 
 double epoch_seconds() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -58,6 +61,8 @@ private:
     void reap();
     void read_stderr();
     void watch_oom();
+    void open_oom_watcher();
+    std::string guard_launcher();
     void check_oom(bool final_check);
     void connect_qmp(Fd fd);
     void on_qmp_event(const qmp::Event& e);
@@ -94,6 +99,8 @@ private:
     bool stopping_ = false;
     Ending ending_;
     std::optional<double> oom_seen_at_;
+    std::optional<std::chrono::steady_clock::time_point> pressure_logged_at_;
+    cgroups::MemoryEventCounts pressure_unlogged_;
 };
 
 void Supervisor::start() {
@@ -110,14 +117,16 @@ void Supervisor::start() {
         backend_ = std::shared_ptr<cgroups::Backend>(std::move(choice.backend));
         log_.info("cgroup_backend", choice.reason, {{"backend", backend_->name()}});
         cgroup_.emplace(cgroups::VmCgroup::open(run_.detection, mode, run_.cgroup, backend_));
-        for (const auto& n : cgroup_->notices()) log_.info("cgroup_notice", n);
+        for (const auto& n : cgroup_->notices()) {
+            if (n != cgroup_->limit_warning()) log_.info("cgroup_notice", n);
+        }
         if (cgroup_->limit_warning()) log_.warn("cgroup_limit_differs", *cgroup_->limit_warning());
         log_.info("cgroup_ready", fmt::format("memory cgroup {} ({} mode)", cgroup_->path().string(), to_string(mode)),
                   {{"cgroup", cgroup_->path().string()},
                    {"mode", std::string(to_string(mode))},
                    {"version", std::string(to_string(cgroup_->version()))},
                    {"limit_bytes", run_.cgroup.limits.max_bytes}});
-        oom_.emplace(cgroups::OomWatcher::open(cgroup_->version(), cgroup_->path(), *backend_));
+        open_oom_watcher();
     }
 
     // QMP: the launcher owns the listening socket and hands it to QEMU.
@@ -132,6 +141,7 @@ void Supervisor::start() {
         if (slot.kind == qemu_args::FdSlot::Kind::tap) req.fds.emplace_back(slot.number, slot.number);
     }
     req.cgroup_procs_fd = cgroup_ ? cgroup_->procs_fd() : -1;
+    if (mode == cgroups::Mode::adopt || mode == cgroups::Mode::nested) req.oom_score_adj = guard_launcher();
 
     wait_sigchld();  // before the child exists, so its exit is never missed
     stderr_pipe_.emplace(io_);
@@ -156,6 +166,44 @@ void Supervisor::start() {
                          }
                      });
     wait_signals();
+}
+
+// Events where the kernel takes a registration; in adopt mode on a
+// read-only cgroup v1 mount it does not (cgroup.event_control is a write),
+// and the counters are read on a timer instead.
+void Supervisor::open_oom_watcher() {
+    try {
+        oom_.emplace(cgroups::OomWatcher::open(cgroup_->version(), cgroup_->path(), *backend_));
+        return;
+    } catch (const std::system_error& e) {
+        if (cgroup_->mode() != cgroups::Mode::adopt) throw;
+        oom_.emplace(cgroups::OomWatcher::open_polling(cgroup_->version(), cgroup_->path(), oom_poll_interval));
+        log_.info("oom_watch_polling",
+                  fmt::format("cannot register for OOM events ({}): reading the OOM counters of {} every {} ms instead",
+                              e.what(), cgroup_->path().string(), oom_poll_interval.count()),
+                  {{"interval_ms", oom_poll_interval.count()}, {"cgroup", cgroup_->path().string()}});
+    }
+}
+
+// The launcher shares a memory limit with QEMU: it must not be the one the
+// OOM killer picks. Returns QEMU's oom_score_adj.
+std::string Supervisor::guard_launcher() {
+    const OomScores s = protect_launcher();
+    const json fields{{"launcher_before", s.launcher_before}, {"launcher", s.launcher}, {"qemu", s.qemu}};
+    if (s.launcher_immune) {
+        log_.info("oom_score_adj",
+                  fmt::format("the launcher is immune to the OOM killer (oom_score_adj {} -> -1000); QEMU keeps {}",
+                              s.launcher_before, s.qemu),
+                  fields);
+    } else {
+        log_.warn("oom_score_adj",
+                  fmt::format("the launcher cannot make itself immune to the OOM killer ({}; it needs "
+                              "CAP_SYS_RESOURCE): QEMU's oom_score_adj is raised to {} (the launcher's is {}) so "
+                              "the OOM killer picks QEMU first",
+                              s.why_not, s.qemu, s.launcher),
+                  fields);
+    }
+    return std::to_string(s.qemu);
 }
 
 void Supervisor::wait_signals() {
@@ -239,9 +287,17 @@ void Supervisor::check_oom(bool final_check) {
                     {"time", *oom_seen_at_},
                     {"seen_by", final_check ? "final check" : "watcher"}});
     }
-    if (fresh.high > 0 || fresh.max > 0) {
+    // Pressure can change many times a second: one line at most every
+    // pressure_log_interval, with everything since the last line.
+    pressure_unlogged_.high += fresh.high;
+    pressure_unlogged_.max += fresh.max;
+    const auto now = std::chrono::steady_clock::now();
+    if ((pressure_unlogged_.high > 0 || pressure_unlogged_.max > 0) &&
+        (final_check || !pressure_logged_at_ || now - *pressure_logged_at_ >= pressure_log_interval)) {
         log_.warn("memory_pressure", "the VM's memory cgroup is under pressure",
-                  {{"high_events", fresh.high}, {"max_events", fresh.max}});
+                  {{"high_events", pressure_unlogged_.high}, {"max_events", pressure_unlogged_.max}});
+        pressure_unlogged_ = {};
+        pressure_logged_at_ = now;
     }
 }
 

@@ -27,16 +27,31 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
-  exit 0
-fi
-
-if [ "$(id -u)" -ne 0 ]; then
+elif [ "$(id -u)" -ne 0 ]; then
   echo "setup: missing packages: ${missing[*]}" >&2
   echo "setup: run as root (or with sudo) to install them" >&2
   exit 1
+else
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The manifest schema test (tests/pod/schema): Node.js with npm (Debian's
+# when none is installed), and the Kubernetes schema package from the lock
+# file into tests/pod/schema/node_modules (ignored by git).
+if ! command -v npm >/dev/null && [ "$(id -u)" -eq 0 ]; then
+  echo "setup: installing nodejs npm"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q --no-install-recommends nodejs npm; then
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+fi
+schema="$(dirname "$0")/../tests/pod/schema"
+if command -v npm >/dev/null && [ ! -d "$schema/node_modules/kubernetes-models" ]; then
+  echo "setup: installing the Kubernetes schema package (npm ci in tests/pod/schema)"
+  (cd "$schema" && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "setup: npm ci failed: the manifest schema test will be skipped" >&2
+fi

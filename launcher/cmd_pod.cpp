@@ -1,0 +1,99 @@
+// pod: the Kubernetes Pod (and ConfigMap) that runs the launcher for a VMI.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "launcher/exit_codes.hpp"
+#include "launcher/input.hpp"
+#include "launcher/plan_args.hpp"
+#include "launcher/pod_commands.hpp"
+#include "launcher/pod_render.hpp"
+#include "vmi/validate.hpp"
+
+namespace launcher {
+using json = nlohmann::ordered_json;
+
+CLI::App* add_pod_command(CLI::App& app, PodCommandArgs& a) {
+    auto* cmd = app.add_subcommand(
+        "pod", "Print the Kubernetes Pod that runs the launcher for a VMI (and, with --with-configmap, the ConfigMap "
+               "carrying the VMI): memory request and limit from the plan by KubeVirt's rules, CPU request from the "
+               "topology, container disks copied in by init containers");
+    a.plan.accel = "kvm";
+    cmd->add_option("FILE", a.plan.file, "VirtualMachineInstance (or VirtualMachine) YAML; - reads standard input")
+        ->required();
+    cmd->add_option("--image", a.image, "the launcher's container image")->capture_default_str();
+    cmd->add_option("-o,--output", a.output, "yaml or json")
+        ->check(CLI::IsMember({"yaml", "json"}))
+        ->capture_default_str();
+    cmd->add_flag("--with-configmap", a.with_config_map,
+                  "print the ConfigMap too (yaml: two documents; json: a v1 List)");
+    cmd->add_option("--cgroup-mode", a.cgroup_mode,
+                    "adopt: no privileges, the container's cgroup is the VM's; nested: a privileged container "
+                    "whose writable cgroup the launcher splits")
+        ->check(CLI::IsMember({"adopt", "nested"}))
+        ->capture_default_str();
+    cmd->add_option("--memory-limit", a.memory_limit,
+                    "kubevirt: limits.memory only when the VMI has a limit (limit + overhead), as KubeVirt; cgroup: "
+                    "always the cgroup limit the launcher enforces on a host")
+        ->check(CLI::IsMember({"kubevirt", "cgroup"}))
+        ->capture_default_str();
+    cmd->add_option("--overhead-model", a.plan.overhead_model, "launcher or kubevirt")
+        ->check(CLI::IsMember({"launcher", "kubevirt"}))
+        ->capture_default_str();
+    cmd->add_option("--accel", a.plan.accel,
+                    "the accelerator the pod runs with (kvm asks for --kvm-resource; tcg counts TCG's cache)")
+        ->check(CLI::IsMember({"kvm", "tcg"}))
+        ->capture_default_str();
+    cmd->add_option("--memory-overcommit", a.plan.memory_overcommit,
+                    "KubeVirt's cluster memoryOvercommit percentage (requests of VMIs that give only memory.guest)")
+        ->check(CLI::Range(10u, 1000u))
+        ->type_name("PCT")
+        ->capture_default_str();
+    cmd->add_option("--kvm-resource", a.kvm_resource,
+                    "the extended resource a device plugin hands /dev/kvm out as (empty: none)")
+        ->capture_default_str();
+    cmd->add_option("--cpu-allocation-ratio", a.cpu_allocation_ratio,
+                    "KubeVirt's cpuAllocationRatio: a vCPU without a CPU request asks for 1/RATIO CPU")
+        ->check(CLI::Range(1u, 1000u))
+        ->type_name("RATIO")
+        ->capture_default_str();
+    return cmd;
+}
+
+int cmd_pod(const PodCommandArgs& args) {
+    const std::string text = read_input(args.plan.file);
+    const vmi::VmiSpec spec = vmi::load_vmi(text);
+    print_warnings(spec);
+    const vmi::Accel accel = args.plan.accel == "tcg" ? vmi::Accel::tcg : vmi::Accel::kvm;
+    // The launcher shares the pod's memory with QEMU: its own term counts.
+    const vmi::MemoryPlan plan = vmi::plan_memory(spec, plan_options(args.plan, accel, true));
+    for (const auto& w : plan.warnings) fmt::print(stderr, "warning: {}\n", w);
+
+    PodOptions options;
+    options.image = args.image;
+    options.cgroup_mode = args.cgroup_mode == "nested" ? PodCgroupMode::nested : PodCgroupMode::adopt;
+    options.limit_rule = args.memory_limit == "cgroup" ? PodLimitRule::cgroup : PodLimitRule::kubevirt;
+    options.kvm_resource = args.kvm_resource;
+    options.cpu_allocation_ratio = args.cpu_allocation_ratio;
+    const PodManifests m = render_pod(spec, plan, text, options);
+    if (!pod_memory_limit(plan, options.limit_rule)) {
+        fmt::print(stderr,
+                   "note: the VMI has no memory limit, so the pod has none (as in KubeVirt); the launcher in the "
+                   "pod cannot hold the VM to {} bytes in adopt mode (--memory-limit cgroup sets it)\n",
+                   plan.cgroup_limit.value);
+    }
+
+    if (args.output == "json") {
+        const json out = args.with_config_map
+                             ? json{{"apiVersion", "v1"}, {"kind", "List"}, {"items", json::array({m.config_map, m.pod})}}
+                             : m.pod;
+        std::cout << out.dump(2) << "\n";
+    } else {
+        if (args.with_config_map) std::cout << manifest_to_yaml(m.config_map) << "---\n";
+        std::cout << manifest_to_yaml(m.pod);
+    }
+    return exit_ok;
+}
+
+}  // namespace launcher

@@ -1,0 +1,359 @@
+#include "launcher/pod_render.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "qemu-args/quote.hpp"
+#include "qemu-args/sources.hpp"
+
+namespace launcher {
+namespace {
+
+using json = nlohmann::ordered_json;
+namespace fs = std::filesystem;
+
+constexpr std::size_t config_map_max_bytes = 1 << 20;  // Kubernetes' limit on a ConfigMap's data
+constexpr const char* label_prefix = "vmi-launcher/";
+
+// One container image whose files the VM needs, copied into the images
+// emptyDir by an init container.
+struct ImageCopy {
+    std::string reference;
+    std::vector<std::pair<std::string, bool>> paths;  // absolute inside the image; true: a directory
+};
+
+// "boot/vmlinuz" or "/boot/vmlinuz" as "/boot/vmlinuz"; ".." is refused, as
+// the launcher refuses it when it resolves the file.
+std::string image_path(const std::string& path, const std::string& field) {
+    const fs::path rel = fs::path(path).relative_path().lexically_normal();
+    for (const auto& part : rel) {
+        if (part == "..") throw std::runtime_error(fmt::format("{}: \"{}\" must not contain ..", field, path));
+    }
+    if (rel.empty() || rel == ".") throw std::runtime_error(fmt::format("{}: \"{}\" names no file", field, path));
+    return "/" + rel.string();
+}
+
+void add_path(std::vector<ImageCopy>& copies, const std::string& reference, std::string path, bool directory) {
+    auto it = std::find_if(copies.begin(), copies.end(), [&](const ImageCopy& c) { return c.reference == reference; });
+    if (it == copies.end()) it = copies.insert(copies.end(), ImageCopy{reference, {}});
+    const std::pair<std::string, bool> entry{std::move(path), directory};
+    if (std::find(it->paths.begin(), it->paths.end(), entry) == it->paths.end()) it->paths.push_back(entry);
+}
+
+bool has_disk(const vmi::VmiSpec& spec, const std::string& volume) {
+    for (const auto& d : spec.domain.devices.disks) {
+        if (d.name == volume) return true;
+    }
+    return false;
+}
+
+// Every image the launcher will read files from, in the order of the spec.
+std::vector<ImageCopy> image_copies(const vmi::VmiSpec& spec) {
+    std::vector<ImageCopy> copies;
+    for (const auto& v : spec.volumes) {
+        const auto* c = std::get_if<vmi::ContainerDiskSource>(&v.source);
+        if (!c || !has_disk(spec, v.name)) continue;
+        const std::string field = fmt::format("volume \"{}\": path", v.name);
+        // Without a path KubeVirt takes the one file in /disk: copy the directory.
+        if (c->path.empty()) {
+            add_path(copies, c->image, "/disk", true);
+        } else {
+            add_path(copies, c->image, image_path(c->path, field), false);
+        }
+    }
+    if (const auto& kb = spec.domain.firmware.kernel_boot) {
+        add_path(copies, kb->image, image_path(kb->kernel_path, "kernelBoot kernelPath"), false);
+        if (!kb->initrd_path.empty()) {
+            add_path(copies, kb->image, image_path(kb->initrd_path, "kernelBoot initrdPath"), false);
+        }
+    }
+    return copies;
+}
+
+// The shell script an init container runs with the tools' busybox, inside
+// the disk image: each file to the place --images-dir looks for it.
+std::string copy_script(const ImageCopy& copy) {
+    const std::string root = fmt::format("{}/{}", pod_paths::images_dir, qemu_args::image_dir_name(copy.reference));
+    // Container disk images usually hold no programs: every command is the tool.
+    const std::string tool = fmt::format("{}/busybox", pod_paths::tools_dir);
+    std::string script = "set -e";
+    for (const auto& [path, directory] : copy.paths) {
+        const std::string dest = root + path;
+        if (directory) {
+            script += " && " + qemu_args::shell_quote({tool, "mkdir", "-p", dest});
+            script += " && " + qemu_args::shell_quote({tool, "cp", "-R", path + "/.", dest + "/"});
+        } else {
+            script += " && " + qemu_args::shell_quote({tool, "mkdir", "-p", fs::path(dest).parent_path().string()});
+            script += " && " + qemu_args::shell_quote({tool, "cp", path, dest});
+        }
+    }
+    return script;
+}
+
+json small_resources() {
+    // Requests equal limits, so a VMI that asks for Guaranteed QoS gets it.
+    const json r = {{"cpu", "100m"}, {"memory", "64Mi"}};
+    return {{"requests", r}, {"limits", r}};
+}
+
+json mount(const std::string& name, const std::string& path, bool read_only) {
+    json m = {{"name", name}, {"mountPath", path}};
+    if (read_only) m["readOnly"] = true;
+    return m;
+}
+
+json restricted_container_context() {
+    return {{"allowPrivilegeEscalation", false},
+            {"capabilities", {{"drop", json::array({"ALL"})}}},
+            {"readOnlyRootFilesystem", true}};
+}
+
+json container_security_context(PodCgroupMode mode) {
+    if (mode == PodCgroupMode::nested) {
+        // A writable /sys/fs/cgroup needs a privileged container with most
+        // runtimes; the launcher then splits its own (delegated) cgroup.
+        return {{"privileged", true}, {"runAsUser", 0}, {"runAsNonRoot", false}};
+    }
+    return restricted_container_context();
+}
+
+json pod_security_context(PodCgroupMode mode) {
+    if (mode == PodCgroupMode::nested) return json::object();
+    // QEMU's user in Debian and KubeVirt; fsGroup makes the emptyDirs ours.
+    return {{"runAsNonRoot", true},
+            {"runAsUser", 107},
+            {"runAsGroup", 107},
+            {"fsGroup", 107},
+            {"seccompProfile", {{"type", "RuntimeDefault"}}}};
+}
+
+std::string bytes_text(vmi::Bytes b) { return std::to_string(b.value); }
+
+// Whether yaml-cpp's literal block (no chomping or indentation indicator)
+// reads back as exactly `s`: one final line break, no leading space, plain
+// printable text.
+bool literal_safe(const std::string& s) {
+    if (s.size() < 2 || s.back() != '\n' || s[s.size() - 2] == '\n' || s.front() == ' ') return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return c == '\n' || c == '\t' || static_cast<unsigned char>(c) >= 0x20;
+    }) && s.find('\x7f') == std::string::npos;
+}
+
+// Block YAML; text with line breaks (the VMI in the ConfigMap) as a literal
+// block, every other string quoted so no value changes type on the way back.
+void emit(YAML::Emitter& out, const json& v) {
+    if (v.is_object() && v.empty()) {
+        out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+    } else if (v.is_object()) {
+        out << YAML::BeginMap;
+        for (const auto& [k, item] : v.items()) {
+            out << YAML::Key << k << YAML::Value;
+            emit(out, item);
+        }
+        out << YAML::EndMap;
+    } else if (v.is_array()) {
+        out << YAML::BeginSeq;
+        for (const auto& item : v) emit(out, item);
+        out << YAML::EndSeq;
+    } else if (v.is_null()) {
+        out << YAML::Null;
+    } else if (v.is_string()) {
+        const auto& s = v.get_ref<const std::string&>();
+        if (literal_safe(s)) {
+            out << YAML::Literal << s;
+        } else {
+            out << YAML::DoubleQuoted << s;
+        }
+    } else {
+        out << v.dump();
+    }
+}
+
+
+}  // namespace
+
+std::string manifest_to_yaml(const json& object) {
+    YAML::Emitter out;
+    emit(out, object);
+    return std::string(out.c_str()) + "\n";
+}
+
+std::string memory_quantity(vmi::Bytes bytes) { return vmi::to_string(bytes); }
+
+std::string cpu_quantity(std::int64_t millis) {
+    if (millis % 1000 == 0) return std::to_string(millis / 1000);
+    return fmt::format("{}m", millis);
+}
+
+std::int64_t cpu_request_millis(const vmi::VmiSpec& spec, unsigned cpu_allocation_ratio) {
+    const auto& r = spec.domain.resources;
+    if (r.requests.cpu) return r.requests.cpu->value.millis().value_or(0);
+    if (r.limits.cpu) return r.limits.cpu->value.millis().value_or(0);
+    const std::int64_t vcpus = spec.vcpus();
+    if (spec.domain.cpu.dedicated_cpu_placement) return vcpus * 1000;
+    const std::int64_t ratio = std::max(cpu_allocation_ratio, 1u);
+    return (vcpus * 1000 + ratio - 1) / ratio;
+}
+
+std::optional<vmi::Bytes> pod_memory_limit(const vmi::MemoryPlan& plan, PodLimitRule rule) {
+    if (rule == PodLimitRule::cgroup) return plan.cgroup_limit;
+    return plan.pod_limit;
+}
+
+std::string pod_name(const vmi::VmiSpec& spec) { return "vmi-launcher-" + spec.metadata.name; }
+std::string config_map_name(const vmi::VmiSpec& spec) { return "vmi-launcher-" + spec.metadata.name + "-vmi"; }
+
+PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, std::string_view vmi_text,
+                        const PodOptions& options) {
+    if (vmi_text.size() > config_map_max_bytes) {
+        throw std::runtime_error(fmt::format("the VMI is {} bytes; a ConfigMap holds at most {}", vmi_text.size(),
+                                             config_map_max_bytes));
+    }
+    const auto& md = spec.metadata;
+    const std::string vmi_ref = md.namespace_name + "/" + md.name;
+
+    json labels = json::object();
+    for (const auto& [k, v] : md.labels) labels[k] = v;
+    labels["app.kubernetes.io/name"] = "vmi-launcher";
+    labels["app.kubernetes.io/component"] = "compute";
+    labels[std::string(label_prefix) + "vmi"] = md.name;
+
+    PodManifests out;
+    out.config_map = {{"apiVersion", "v1"},
+                      {"kind", "ConfigMap"},
+                      {"metadata",
+                       {{"name", config_map_name(spec)},
+                        {"namespace", md.namespace_name},
+                        {"labels", {{"app.kubernetes.io/name", "vmi-launcher"}, {std::string(label_prefix) + "vmi", md.name}}}}},
+                      {"data", {{pod_paths::vmi_key, std::string(vmi_text)}}}};
+
+    json annotations = {{std::string(label_prefix) + "vmi", vmi_ref}};
+    if (!md.uid.empty()) annotations[std::string(label_prefix) + "vmi-uid"] = md.uid;
+    annotations[std::string(label_prefix) + "overhead-model"] = vmi::to_string(plan.options.model);
+    annotations[std::string(label_prefix) + "accel"] = vmi::to_string(plan.options.accel);
+    annotations[std::string(label_prefix) + "memory-overcommit"] = std::to_string(plan.options.memory_overcommit_percent);
+    annotations[std::string(label_prefix) + "guest-memory-bytes"] = bytes_text(plan.guest);
+    annotations[std::string(label_prefix) + "overhead-bytes"] = bytes_text(plan.overhead);
+    annotations[std::string(label_prefix) + "cgroup-limit-bytes"] = bytes_text(plan.cgroup_limit);
+
+    // The compute container's resources, from the plan by KubeVirt's rules.
+    json requests = json::object();
+    json limits = json::object();
+    requests["cpu"] = cpu_quantity(cpu_request_millis(spec, options.cpu_allocation_ratio));
+    if (spec.domain.resources.limits.cpu) {
+        limits["cpu"] = cpu_quantity(spec.domain.resources.limits.cpu->value.millis().value_or(0));
+    } else if (spec.domain.cpu.dedicated_cpu_placement) {
+        limits["cpu"] = requests["cpu"];
+    }
+    requests["memory"] = memory_quantity(plan.pod_request);
+    if (const auto limit = pod_memory_limit(plan, options.limit_rule)) limits["memory"] = memory_quantity(*limit);
+    if (plan.hugepages && plan.hugepage_size) {
+        const std::string name = "hugepages-" + memory_quantity(*plan.hugepage_size);
+        requests[name] = memory_quantity(*plan.hugepages);
+        limits[name] = memory_quantity(*plan.hugepages);
+    }
+    if (plan.options.accel == vmi::Accel::kvm && !options.kvm_resource.empty()) limits[options.kvm_resource] = "1";
+    json resources = {{"requests", requests}};
+    if (!limits.empty()) resources["limits"] = limits;
+
+    const std::string vmi_file = fmt::format("{}/{}", pod_paths::vmi_dir, pod_paths::vmi_key);
+    const json command = json::array({"vmi-launcher", "run", vmi_file});
+    json args = json::array({"--cgroup-mode", "auto", "--accel", vmi::to_string(plan.options.accel),
+                             "--overhead-model", vmi::to_string(plan.options.model), "--memory-overcommit",
+                             std::to_string(plan.options.memory_overcommit_percent), "--images-dir",
+                             pod_paths::images_dir, "--volumes-dir", pod_paths::volumes_dir, "--state-root",
+                             pod_paths::state_root, "--log-format", "json", "--termination-log",
+                             pod_paths::termination_log});
+
+    json volumes = json::array();
+    json mounts = json::array();
+    volumes.push_back({{"name", "vmi"}, {"configMap", {{"name", config_map_name(spec)}}}});
+    mounts.push_back(mount("vmi", pod_paths::vmi_dir, true));
+    volumes.push_back({{"name", "state"}, {"emptyDir", json::object()}});
+    mounts.push_back(mount("state", pod_paths::state_root, false));
+    volumes.push_back({{"name", "tmp"}, {"emptyDir", json::object()}});
+    mounts.push_back(mount("tmp", pod_paths::tmp_dir, false));
+
+    // PVCs and host disks under the volumes directory, as --volumes-dir expects.
+    for (const auto& v : spec.volumes) {
+        if (!has_disk(spec, v.name)) continue;
+        const std::string name = fmt::format("volume-{}", v.name);
+        const std::string path = fmt::format("{}/{}", pod_paths::volumes_dir, v.name);
+        if (const auto* p = std::get_if<vmi::PersistentVolumeClaimSource>(&v.source)) {
+            json claim = {{"claimName", p->claim_name}};
+            if (p->read_only) claim["readOnly"] = true;
+            volumes.push_back({{"name", name}, {"persistentVolumeClaim", claim}});
+            mounts.push_back(mount(name, path, p->read_only));
+        } else if (const auto* h = std::get_if<vmi::HostDiskSource>(&v.source)) {
+            // The directory holding the disk: the launcher finds the file by its name there.
+            const std::string dir = fs::path(h->path).parent_path().string();
+            volumes.push_back({{"name", name},
+                               {"hostPath", {{"path", dir.empty() ? "/" : dir},
+                                             {"type", h->create ? "DirectoryOrCreate" : "Directory"}}}});
+            mounts.push_back(mount(name, path, false));
+        }
+    }
+
+    json init_containers = json::array();
+    const auto copies = image_copies(spec);
+    if (!copies.empty()) {
+        volumes.push_back({{"name", "images"}, {"emptyDir", json::object()}});
+        volumes.push_back({{"name", "tools"}, {"emptyDir", json::object()}});
+        mounts.push_back(mount("images", pod_paths::images_dir, true));
+        const std::string tool = fmt::format("{}/busybox", pod_paths::tools_dir);
+        init_containers.push_back({{"name", "tools"},
+                                   {"image", options.image},
+                                   {"imagePullPolicy", "IfNotPresent"},
+                                   {"command", json::array({"cp", pod_paths::busybox, tool})},
+                                   {"resources", small_resources()},
+                                   {"securityContext", restricted_container_context()},
+                                   {"volumeMounts", json::array({mount("tools", pod_paths::tools_dir, false)})}});
+        for (std::size_t i = 0; i < copies.size(); ++i) {
+            init_containers.push_back(
+                {{"name", fmt::format("image-{}", i)},
+                 {"image", copies[i].reference},
+                 {"imagePullPolicy", "IfNotPresent"},
+                 {"command", json::array({tool, "sh", "-c", copy_script(copies[i])})},
+                 {"resources", small_resources()},
+                 {"securityContext", restricted_container_context()},
+                 {"volumeMounts", json::array({mount("tools", pod_paths::tools_dir, true),
+                                               mount("images", pod_paths::images_dir, false)})}});
+        }
+    }
+
+    json compute = {{"name", "compute"},
+                    {"image", options.image},
+                    {"imagePullPolicy", "IfNotPresent"},
+                    {"command", command},
+                    {"args", args},
+                    {"resources", resources},
+                    {"securityContext", container_security_context(options.cgroup_mode)},
+                    {"terminationMessagePath", pod_paths::termination_log},
+                    {"terminationMessagePolicy", "FallbackToLogsOnError"},
+                    {"volumeMounts", mounts}};
+
+    const std::int64_t grace = spec.termination_grace_period_seconds.value_or(30) + pod_grace_margin_seconds;
+    json pod_spec = {{"restartPolicy", "Never"},
+                     {"terminationGracePeriodSeconds", grace},
+                     {"automountServiceAccountToken", false},
+                     {"enableServiceLinks", false},
+                     {"securityContext", pod_security_context(options.cgroup_mode)}};
+    if (!init_containers.empty()) pod_spec["initContainers"] = init_containers;
+    pod_spec["containers"] = json::array({compute});
+    pod_spec["volumes"] = volumes;
+
+    out.pod = {{"apiVersion", "v1"},
+               {"kind", "Pod"},
+               {"metadata",
+                {{"name", pod_name(spec)}, {"namespace", md.namespace_name}, {"labels", labels}, {"annotations", annotations}}},
+               {"spec", pod_spec}};
+    return out;
+}
+
+}  // namespace launcher

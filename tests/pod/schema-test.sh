@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Every example's rendered Pod and ConfigMap, in each variant of the pod
+# command's options, validated against the Kubernetes OpenAPI schema
+# (tests/pod/schema/validate.mjs); then the validator's own self-check.
+# Exit 77 (skipped) only without Node.js and npm, or when the schema
+# package cannot be installed.
+set -euo pipefail
+root=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+launcher=${VMI_LAUNCHER:-$root/build/vmi-launcher}
+schema=$root/tests/pod/schema
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "skipped: Node.js and npm are not installed (scripts/setup.sh installs them)" >&2
+  exit 77
+fi
+if [ ! -d "$schema/node_modules/kubernetes-models" ]; then
+  if ! (cd "$schema" && npm ci --no-audit --no-fund >&2); then
+    echo "skipped: npm could not install the schema package (kubernetes-models)" >&2
+    exit 77
+  fi
+fi
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+variants=(
+  ""
+  "--accel tcg"
+  "--memory-limit cgroup"
+  "--cgroup-mode nested"
+  "--overhead-model kubevirt --memory-overcommit 150"
+  "--kvm-resource example.com/kvm --image registry.example/vmi-launcher:1.0"
+)
+n=0
+for vmi in "$root"/examples/*.yaml; do
+  for v in "${variants[@]}"; do
+    n=$((n + 1))
+    # shellcheck disable=SC2086
+    "$launcher" pod "$vmi" -o json --with-configmap $v >"$out/$n.json" 2>/dev/null
+  done
+done
+node "$schema/validate.mjs" "$out"/*.json
+node "$schema/validate.mjs" --self-check "$out/1.json"
+echo "$n renderings valid"
