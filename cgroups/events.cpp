@@ -64,6 +64,17 @@ MemoryEventCounts difference(const MemoryEventCounts& now, const MemoryEventCoun
     throw std::system_error(errno, std::generic_category(), what);
 }
 
+UniqueFd periodic_timer(std::chrono::milliseconds interval, const fs::path& dir) {
+    UniqueFd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!fd) throw_errno("timerfd_create for " + dir.string());
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count();
+    itimerspec spec{};
+    spec.it_interval.tv_sec = spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    spec.it_interval.tv_nsec = spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    if (::timerfd_settime(fd.get(), 0, &spec, nullptr) != 0) throw_errno("timerfd_settime for " + dir.string());
+    return fd;
+}
+
 }  // namespace
 
 MemoryEventCounts read_event_counts(Version version, const fs::path& dir) {
@@ -71,7 +82,8 @@ MemoryEventCounts read_event_counts(Version version, const fs::path& dir) {
     return from_v2(dir / "memory.events", read_text(dir / "memory.events"));
 }
 
-OomWatcher OomWatcher::open(Version version, const fs::path& dir, Backend& backend) {
+OomWatcher OomWatcher::open(Version version, const fs::path& dir, Backend& backend,
+                            std::chrono::milliseconds poll_interval) {
     OomWatcher w;
     w.version_ = version;
     w.dir_ = dir;
@@ -79,15 +91,26 @@ OomWatcher OomWatcher::open(Version version, const fs::path& dir, Backend& backe
         w.fd_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
         if (!w.fd_) throw_errno("eventfd for " + dir.string());
         w.oom_control_ = open_file(dir / "memory.oom_control", O_RDONLY);
-        // libcgroup has no OOM notification: register directly.
-        backend.write(dir / "cgroup.event_control",
-                      std::to_string(w.fd_.get()) + " " + std::to_string(w.oom_control_.get()));
+        w.method_ = "eventfd on " + (dir / "memory.oom_control").string();
+        try {
+            // libcgroup has no OOM notification: register directly.
+            backend.write(dir / "cgroup.event_control",
+                          std::to_string(w.fd_.get()) + " " + std::to_string(w.oom_control_.get()));
+        } catch (const std::system_error& e) {
+            if (e.code() != std::errc::read_only_file_system && e.code() != std::errc::permission_denied &&
+                e.code() != std::errc::operation_not_permitted)
+                throw;
+            w.fd_ = periodic_timer(poll_interval, dir);
+            w.method_ = "polling " + (dir / "memory.oom_control").string() + " every " +
+                        std::to_string(poll_interval.count()) + " ms (" + e.what() + ")";
+        }
     } else {
         w.fd_ = UniqueFd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
         if (!w.fd_) throw_errno("inotify_init1 for " + dir.string());
         const auto events = dir / "memory.events";
         if (::inotify_add_watch(w.fd_.get(), events.c_str(), IN_MODIFY) < 0)
             throw_errno("inotify_add_watch " + events.string());
+        w.method_ = "inotify on " + events.string();
     }
     // Read after registering, so nothing between the two is missed.
     w.baseline_ = w.last_ = read_event_counts(version, dir);

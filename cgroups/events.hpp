@@ -2,7 +2,9 @@
 // loop, and counters re-read against a baseline taken at setup.
 //   v1: an eventfd registered through cgroup.event_control on
 //       memory.oom_control. It also fires when the cgroup is removed, so
-//       the oom_kill counter decides whether a kill happened.
+//       the oom_kill counter decides whether a kill happened. Where that
+//       file cannot be written (a pod's read-only cgroupfs), a timerfd
+//       makes the loop re-read the counters periodically instead.
 //   v2: inotify IN_MODIFY on memory.events; high and max changes are
 //       pressure, not OOM, and watching goes on. Removal makes no event.
 //   polling: where no event can be registered (v1 mounted read-only, as in a
@@ -17,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 namespace cgroups {
 
@@ -45,7 +48,12 @@ public:
     // Starts watching `dir` (the VM cgroup, or the adopted one) and reads the
     // baseline. v1's registration goes through `backend.write` (direct: an
     // event registration is no setting libcgroup knows).
-    static OomWatcher open(Version version, const std::filesystem::path& dir, Backend& backend);
+    static OomWatcher open(Version version, const std::filesystem::path& dir, Backend& backend,
+                           std::chrono::milliseconds poll_interval = std::chrono::milliseconds(250));
+
+    // For the log: "eventfd on .../memory.oom_control", "inotify on
+    // .../memory.events" or "polling ... every 250 ms (...)".
+    const std::string& method() const { return method_; }
 
     // Reads nothing but the counters: fd() is a timerfd readable every
     // `interval`, and check() compares the counters as for events. Writes
@@ -78,7 +86,8 @@ private:
 
     Version version_ = Version::v1;
     std::filesystem::path dir_;
-    UniqueFd fd_;           // eventfd (v1) or inotify (v2)
+    std::string method_;
+    UniqueFd fd_;           // eventfd (v1), inotify (v2) or timerfd (v1, read-only)
     UniqueFd oom_control_;  // v1: kept open, the eventfd is tied to it
     MemoryEventCounts baseline_;
     MemoryEventCounts last_;

@@ -35,7 +35,7 @@ private:
 enum class BackendKind { automatic, libcgroup, direct };
 
 struct BackendChoice {
-    std::unique_ptr<Backend> backend;
+    std::shared_ptr<Backend> backend;
     std::string reason;  // for the log
 };
 

@@ -12,6 +12,8 @@
 
 namespace cgroups {
 
+// Direct: libcgroup's attach allocates and writes `tasks` (one thread), which
+// a child between fork and exec must not do.
 int join_cgroup(int procs_fd) noexcept {
     if (procs_fd < 0) return 0;
     for (;;) {
@@ -46,6 +48,7 @@ void join_cgroup_or_exit(int procs_fd) noexcept {
     }
 }
 
+// Direct: libcgroup has no CLONE_INTO_CGROUP; glibc 2.36 has no clone3 wrapper.
 pid_t fork_into_cgroup(int cgroup_fd, const std::string& path) {
     clone_args args{};
     args.flags = CLONE_INTO_CGROUP;

@@ -51,7 +51,8 @@ TeardownReport kill_all(Backend& backend, const fs::path& dir, const TeardownLim
     const auto cgroups = subtree(dir);
     std::set<pid_t> seen = pids_in(cgroups);
     if (seen.empty()) return report;
-    // cgroup.kill kills the whole subtree at once, forks included (v2, 5.14+).
+    // cgroup.kill kills the whole subtree at once, forks included (v2, 5.14+);
+    // libcgroup has no kill, so this and the SIGKILL loop are direct.
     if (path_exists(dir / "cgroup.kill")) {
         backend.write(dir / "cgroup.kill", "1");
         report.used_cgroup_kill = true;

@@ -128,3 +128,17 @@ TEST_CASE("stats: a malformed file is an error naming it", "[stats]") {
     write_text(vm / "memory.current", "lots");
     CHECK_THROWS_WITH(read_stats(Version::v2, vm), Catch::Contains((vm / "memory.current").string()));
 }
+
+TEST_CASE("v1 on a read-only cgroupfs (a pod): no registration possible, so the watcher polls", "[events]") {
+    FakeCgroupfs fake({.layout = FakeLayout::v1, .own_cgroup = "/", .namespace_root = true, .read_only = true});
+    const auto own = fake.own_dir();
+    auto watcher = OomWatcher::open(Version::v1, own, fake, std::chrono::milliseconds(5));
+    CHECK_THAT(watcher.method(), Catch::StartsWith("polling " + (own / "memory.oom_control").string() + " every 5 ms") &&
+                                     Catch::Contains("Read-only file system"));
+    pollfd p{watcher.fd(), POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 1000) == 1);
+    CHECK(watcher.check() == MemoryEventCounts{});
+    write_text(own / "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+    REQUIRE(::poll(&p, 1, 1000) == 1);
+    CHECK(watcher.check().kill_events() == 1);
+}

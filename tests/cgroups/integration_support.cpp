@@ -46,7 +46,8 @@ cgroups::VmCgroup make_vm(const std::string& name, cgroups::MemoryLimits limits)
                                    m.backend);
 }
 
-pid_t spawn_helper(const cgroups::VmCgroup& vm, const std::vector<std::string>& args, int stdout_fd, Spawn how) {
+pid_t spawn_helper(const cgroups::VmCgroup& vm, const std::vector<std::string>& args, int stdout_fd, Spawn how,
+                   int stderr_fd) {
     std::vector<std::string> argv{helper()};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> c_argv;
@@ -58,6 +59,7 @@ pid_t spawn_helper(const cgroups::VmCgroup& vm, const std::vector<std::string>& 
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
     if (pid == 0) {
         if (stdout_fd >= 0) ::dup2(stdout_fd, STDOUT_FILENO);
+        if (stderr_fd >= 0) ::dup2(stderr_fd, STDERR_FILENO);
         if (how == Spawn::fork_join) cgroups::join_cgroup_or_exit(vm.procs_fd());
         ::execv(c_argv[0], c_argv.data());
         ::_exit(127);

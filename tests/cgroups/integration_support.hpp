@@ -38,9 +38,10 @@ cgroups::VmCgroup make_vm(const std::string& name, cgroups::MemoryLimits limits)
 enum class Spawn { fork_join, clone_into };
 
 // Starts `args` (after the helper path) inside `vm`: fork, join before exec
-// (or clone3 into the cgroup), exec. Its stdout goes to `stdout_fd` if set.
+// (or clone3 into the cgroup), exec. Its stdout (stderr) goes to `stdout_fd`
+// (`stderr_fd`) if set.
 pid_t spawn_helper(const cgroups::VmCgroup& vm, const std::vector<std::string>& args, int stdout_fd = -1,
-                   Spawn how = Spawn::fork_join);
+                   Spawn how = Spawn::fork_join, int stderr_fd = -1);
 
 // waitpid with a bound; nullopt when it did not end in time.
 std::optional<int> wait_for(pid_t pid, std::chrono::milliseconds timeout);

@@ -12,6 +12,7 @@
 #include "integration_support.hpp"
 
 #include <boost/process.hpp>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -291,10 +292,11 @@ TEST_CASE("removing the cgroup is no OOM (v1's eventfd fires for it)", "[integra
 TEST_CASE("closing right after a fork, before the child has joined, lets nothing escape", "[integration]") {
     // The child joins between fork and exec; close() may run before, during or
     // after that. Whichever happens, the child must end and the cgroup go.
+    const UniqueFd quiet(::open("/dev/null", O_WRONLY | O_CLOEXEC));  // a refused join says so on stderr
     for (int round = 0; round < 20; ++round) {
         auto vm = make_vm("race", {.max_bytes = 64 * mib});
         const auto path = vm.path();
-        const pid_t pid = spawn_helper(vm, {"sleep"});
+        const pid_t pid = spawn_helper(vm, {"sleep"}, -1, Spawn::fork_join, quiet.get());
         vm.close();
         const auto status = wait_for(pid, 10s);
         REQUIRE(status);
