@@ -101,6 +101,7 @@ OomWatcher OomWatcher::open(Version version, const fs::path& dir, Backend& backe
                 e.code() != std::errc::operation_not_permitted)
                 throw;
             w.fd_ = periodic_timer(poll_interval, dir);
+            w.polling_ = true;
             w.method_ = "polling " + (dir / "memory.oom_control").string() + " every " +
                         std::to_string(poll_interval.count()) + " ms (" + e.what() + ")";
         }
@@ -113,23 +114,6 @@ OomWatcher OomWatcher::open(Version version, const fs::path& dir, Backend& backe
         w.method_ = "inotify on " + events.string();
     }
     // Read after registering, so nothing between the two is missed.
-    w.baseline_ = w.last_ = read_event_counts(version, dir);
-    return w;
-}
-
-OomWatcher OomWatcher::open_polling(Version version, const fs::path& dir, std::chrono::milliseconds interval) {
-    if (interval.count() <= 0) throw std::invalid_argument("OOM polling interval must be positive");
-    OomWatcher w;
-    w.version_ = version;
-    w.dir_ = dir;
-    w.polling_ = true;
-    w.fd_ = UniqueFd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-    if (!w.fd_) throw_errno("timerfd_create for " + dir.string());
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count();
-    const timespec every{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    const itimerspec spec{every, every};
-    if (::timerfd_settime(w.fd_.get(), 0, &spec, nullptr) != 0) throw_errno("timerfd_settime for " + dir.string());
-    if (version == Version::v1) w.oom_control_ = open_file(dir / "memory.oom_control", O_RDONLY);
     w.baseline_ = w.last_ = read_event_counts(version, dir);
     return w;
 }

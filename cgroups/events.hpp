@@ -7,9 +7,6 @@
 //       makes the loop re-read the counters periodically instead.
 //   v2: inotify IN_MODIFY on memory.events; high and max changes are
 //       pressure, not OOM, and watching goes on. Removal makes no event.
-//   polling: where no event can be registered (v1 mounted read-only, as in a
-//       pod: cgroup.event_control cannot be written), the same counters are
-//       read each time a timerfd fires.
 #pragma once
 
 #include "cgroups/backend.hpp"
@@ -55,13 +52,8 @@ public:
     // .../memory.events" or "polling ... every 250 ms (...)".
     const std::string& method() const { return method_; }
 
-    // Reads nothing but the counters: fd() is a timerfd readable every
-    // `interval`, and check() compares the counters as for events. Writes
-    // nothing, so it works on a read-only cgroupfs.
-    static OomWatcher open_polling(Version version, const std::filesystem::path& dir,
-                                   std::chrono::milliseconds interval);
-
-    // Opened with open_polling().
+    // No event could be registered: fd() is a timer and the counters are
+    // re-read every poll_interval.
     bool polling() const { return polling_; }
 
     // Readable (POLLIN) when something may have happened; then call check().

@@ -170,18 +170,14 @@ void Supervisor::start() {
 
 // Events where the kernel takes a registration; in adopt mode on a
 // read-only cgroup v1 mount it does not (cgroup.event_control is a write),
-// and the counters are read on a timer instead.
+// and the watcher reads the same counters on a timer instead.
 void Supervisor::open_oom_watcher() {
-    try {
-        oom_.emplace(cgroups::OomWatcher::open(cgroup_->version(), cgroup_->path(), *backend_));
-        return;
-    } catch (const std::system_error& e) {
-        if (cgroup_->mode() != cgroups::Mode::adopt) throw;
-        oom_.emplace(cgroups::OomWatcher::open_polling(cgroup_->version(), cgroup_->path(), oom_poll_interval));
-        log_.info("oom_watch_polling",
-                  fmt::format("cannot register for OOM events ({}): reading the OOM counters of {} every {} ms instead",
-                              e.what(), cgroup_->path().string(), oom_poll_interval.count()),
+    oom_.emplace(cgroups::OomWatcher::open(cgroup_->version(), cgroup_->path(), *backend_, oom_poll_interval));
+    if (oom_->polling()) {
+        log_.info("oom_watch_polling", "cannot register for OOM events: " + oom_->method(),
                   {{"interval_ms", oom_poll_interval.count()}, {"cgroup", cgroup_->path().string()}});
+    } else {
+        log_.info("oom_watch", "watching OOM kills with " + oom_->method());
     }
 }
 

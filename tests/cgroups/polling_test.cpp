@@ -33,11 +33,10 @@ TEST_CASE("v1 read-only: no event registration, so the counters are polled", "[e
     const auto own = fake.own_dir();
     write_text(own / "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
     write_text(own / "memory.failcnt", "0");
-    CHECK_THROWS_AS(OomWatcher::open(Version::v1, own, fake), std::system_error);
-
     fake.clear_log();
-    auto watcher = OomWatcher::open_polling(Version::v1, own, 20ms);
+    auto watcher = OomWatcher::open(Version::v1, own, fake, 20ms);
     CHECK(watcher.polling());
+    CHECK_THAT(watcher.method(), Catch::Contains("polling") && Catch::Contains("every 20 ms"));
     // The timer makes it readable again and again; nothing new is no news.
     REQUIRE(readable_within(watcher.fd(), 1000));
     CHECK(watcher.check() == MemoryEventCounts{});
@@ -54,21 +53,6 @@ TEST_CASE("v1 read-only: no event registration, so the counters are polled", "[e
     CHECK(watcher.total().oom_kills == 1);
     // Polling wrote nothing.
     CHECK(fake.log().empty());
-}
-
-TEST_CASE("v2 polling reads memory.events the same way", "[events][polling]") {
-    FakeCgroupfs fake({.layout = FakeLayout::v2});
-    const auto vm = fake.root() / "vm";
-    fake.create(vm);
-    auto watcher = OomWatcher::open_polling(Version::v2, vm, 20ms);
-    write_text(vm / "memory.events", "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\noom_group_kill 1\n");
-    REQUIRE(readable_within(watcher.fd(), 1000));
-    CHECK(watcher.check() == MemoryEventCounts{.oom_kills = 1, .oom_group_kills = 1, .ooms = 1, .max = 2});
-}
-
-TEST_CASE("a polling interval of zero is refused", "[events][polling]") {
-    FakeCgroupfs fake({.layout = FakeLayout::v2});
-    CHECK_THROWS_AS(OomWatcher::open_polling(Version::v2, fake.root(), 0ms), std::invalid_argument);
 }
 
 TEST_CASE("v2 read-only: inotify on memory.events needs no write, so adopt mode keeps real events", "[events]") {
