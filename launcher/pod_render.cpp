@@ -1,5 +1,7 @@
 #include "launcher/pod_render.hpp"
 
+#include "vmi/plan_output.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -7,7 +9,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include "qemu-args/quote.hpp"
 #include "qemu-args/sources.hpp"
@@ -135,54 +136,9 @@ json pod_security_context(PodCgroupMode mode) {
 
 std::string bytes_text(vmi::Bytes b) { return std::to_string(b.value); }
 
-// Whether yaml-cpp's literal block (no chomping or indentation indicator)
-// reads back as exactly `s`: one final line break, no leading space, plain
-// printable text.
-bool literal_safe(const std::string& s) {
-    if (s.size() < 2 || s.back() != '\n' || s[s.size() - 2] == '\n' || s.front() == ' ') return false;
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return c == '\n' || c == '\t' || static_cast<unsigned char>(c) >= 0x20;
-    }) && s.find('\x7f') == std::string::npos;
-}
-
-// Block YAML; text with line breaks (the VMI in the ConfigMap) as a literal
-// block, every other string quoted so no value changes type on the way back.
-void emit(YAML::Emitter& out, const json& v) {
-    if (v.is_object() && v.empty()) {
-        out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
-    } else if (v.is_object()) {
-        out << YAML::BeginMap;
-        for (const auto& [k, item] : v.items()) {
-            out << YAML::Key << k << YAML::Value;
-            emit(out, item);
-        }
-        out << YAML::EndMap;
-    } else if (v.is_array()) {
-        out << YAML::BeginSeq;
-        for (const auto& item : v) emit(out, item);
-        out << YAML::EndSeq;
-    } else if (v.is_null()) {
-        out << YAML::Null;
-    } else if (v.is_string()) {
-        const auto& s = v.get_ref<const std::string&>();
-        if (literal_safe(s)) {
-            out << YAML::Literal << s;
-        } else {
-            out << YAML::DoubleQuoted << s;
-        }
-    } else {
-        out << v.dump();
-    }
-}
-
-
 }  // namespace
 
-std::string manifest_to_yaml(const json& object) {
-    YAML::Emitter out;
-    emit(out, object);
-    return std::string(out.c_str()) + "\n";
-}
+std::string manifest_to_yaml(const json& object) { return vmi::json_to_yaml(object); }
 
 std::string memory_quantity(vmi::Bytes bytes) { return vmi::to_string(bytes); }
 

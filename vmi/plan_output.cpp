@@ -1,5 +1,7 @@
 #include "vmi/plan_output.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -10,8 +12,21 @@ nlohmann::ordered_json bytes_or_null(const std::optional<Bytes>& b) {
     return b ? nlohmann::ordered_json(b->value) : nlohmann::ordered_json(nullptr);
 }
 
+// Printable multi-line text that ends with one newline reads back the same
+// from a literal block.
+bool literal_safe(const std::string& s) {
+    if (s.size() < 2 || s.back() != '\n' || s[s.size() - 2] == '\n' || s.front() == ' ') return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return c == '\n' || c == '\t' || static_cast<unsigned char>(c) >= 0x20;
+    }) && s.find('\x7f') == std::string::npos;
+}
+
+// Block YAML; text with line breaks as a literal block, every other string
+// quoted so no value changes type on the way back.
 void emit(YAML::Emitter& out, const nlohmann::ordered_json& v) {
-    if (v.is_object()) {
+    if (v.is_object() && v.empty()) {
+        out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+    } else if (v.is_object()) {
         out << YAML::BeginMap;
         for (const auto& [k, item] : v.items()) {
             out << YAML::Key << k << YAML::Value;
@@ -25,7 +40,12 @@ void emit(YAML::Emitter& out, const nlohmann::ordered_json& v) {
     } else if (v.is_null()) {
         out << YAML::Null;
     } else if (v.is_string()) {
-        out << YAML::DoubleQuoted << v.get<std::string>();
+        const auto& s = v.get_ref<const std::string&>();
+        if (literal_safe(s)) {
+            out << YAML::Literal << s;
+        } else {
+            out << YAML::DoubleQuoted << s;
+        }
     } else {
         out << v.dump();
     }

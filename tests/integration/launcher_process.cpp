@@ -160,6 +160,32 @@ bool process_alive(pid_t pid) {
     return close_paren != std::string::npos && close_paren + 2 < stat.size() && stat[close_paren + 2] != 'Z';
 }
 
+std::string test_vmi_yaml(const std::string& name, const std::string& guest, const std::string& request,
+                          const std::string& kernel_args, const std::string& extra) {
+    return "apiVersion: kubevirt.io/v1\n"
+           "kind: VirtualMachineInstance\n"
+           "metadata:\n"
+           "  name: " + name + "\n"
+           "  namespace: itest\n"
+           "spec:\n"
+           "  terminationGracePeriodSeconds: 30\n"
+           "  domain:\n"
+           "    memory:\n"
+           "      guest: " + guest + "\n"
+           "    resources:\n"
+           "      requests:\n"
+           "        memory: " + request + "\n"
+           "    firmware:\n"
+           "      kernelBoot:\n"
+           "        kernelArgs: console=ttyS0 quiet panic=-1 " + kernel_args + "\n"
+           "        container:\n"
+           "          image: vmi-launcher/test-guest\n"
+           "          kernelPath: /boot/vmlinuz\n"
+           "          initrdPath: /boot/initrd.img\n"
+           "    devices:\n"
+           "      autoattachGraphicsDevice: false\n" + extra;
+}
+
 long mem_total_kb(const std::string& console) {
     std::smatch m;
     static const std::regex re("VMIL: meminfo begin\\r?\\nMemTotal:\\s+(\\d+) kB");

@@ -56,6 +56,10 @@ bool is_root();
 std::string read_file(const std::string& path);
 bool exists(const std::string& path);
 bool process_alive(pid_t pid);
+// A VMI booting the test guest through kernelBoot, in namespace itest.
+// `extra` is YAML appended at the end (more devices, volumes).
+std::string test_vmi_yaml(const std::string& name, const std::string& guest, const std::string& request,
+                          const std::string& kernel_args, const std::string& extra = "");
 // MemTotal in kB from a console log, or 0.
 long mem_total_kb(const std::string& console);
 

@@ -176,31 +176,8 @@ private:
 };
 
 std::string vmi_yaml(const std::string& name, const std::string& guest, const std::string& request,
-                const std::string& kernel_args) {
-    return fmt::format(R"(apiVersion: kubevirt.io/v1
-kind: VirtualMachineInstance
-metadata:
-  name: {}
-  namespace: itest
-spec:
-  terminationGracePeriodSeconds: 30
-  domain:
-    memory:
-      guest: {}
-    resources:
-      requests:
-        memory: {}
-    firmware:
-      kernelBoot:
-        kernelArgs: console=ttyS0 quiet panic=-1 {}
-        container:
-          image: vmi-launcher/test-guest
-          kernelPath: /boot/vmlinuz
-          initrdPath: /boot/initrd.img
-    devices:
-      autoattachGraphicsDevice: false
-)",
-                       name, guest, request, kernel_args);
+                     const std::string& kernel_args) {
+    return itest::test_vmi_yaml(name, guest, request, kernel_args);
 }
 
 // Who is in the container's cgroup, by name (host PIDs).

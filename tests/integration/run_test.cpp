@@ -42,30 +42,7 @@ public:
     fs::path state_root() const { return dir_ / "state"; }
 
     std::string write_vmi(const Vm& vm) const {
-        const std::string text = fmt::format(R"(apiVersion: kubevirt.io/v1
-kind: VirtualMachineInstance
-metadata:
-  name: {}
-  namespace: itest
-spec:
-  terminationGracePeriodSeconds: 30
-  domain:
-    memory:
-      guest: {}
-    resources:
-      requests:
-        memory: {}
-    firmware:
-      kernelBoot:
-        kernelArgs: console=ttyS0 quiet panic=-1 {}
-        container:
-          image: vmi-launcher/test-guest
-          kernelPath: /boot/vmlinuz
-          initrdPath: /boot/initrd.img
-    devices:
-      autoattachGraphicsDevice: false
-{})",
-                                             vm.name, vm.guest, vm.request, vm.kernel_args, vm.extra_yaml);
+        const std::string text = itest::test_vmi_yaml(vm.name, vm.guest, vm.request, vm.kernel_args, vm.extra_yaml);
         const fs::path file = path(vm.name + ".yaml");
         std::ofstream(file) << text;
         return file.string();
