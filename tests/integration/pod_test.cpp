@@ -71,8 +71,9 @@ public:
         fs::remove_all(dir_);
         fs::create_directories(dir_ / "bin");
         std::ofstream(dir_ / "vmi.yaml") << vmi_yaml;
-        // The image's vmi-launcher on PATH is the one just built.
-        fs::create_symlink(itest::launcher_path(), dir_ / "bin" / "vmi-launcher");
+        // The image's vmi-launcher on PATH is the one just built: a copy, since
+        // the checkout may live under a path the pod hides (its /tmp).
+        fs::copy_file(itest::launcher_path(), dir_ / "bin" / "vmi-launcher");
 
         std::vector<std::string> argv{itest::launcher_path(), "pod", (dir_ / "vmi.yaml").string(), "-o", "json",
                                       "--with-configmap", "--accel", "tcg"};
