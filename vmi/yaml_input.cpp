@@ -41,6 +41,10 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
         if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
     }
     if (n == 2 && c < 0xc2) return 0;  // overlong
+    // Overlong 3- and 4-byte forms, UTF-16 surrogates, beyond U+10FFFF.
+    const auto c1 = n > 1 ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (n == 3 && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0))) return 0;
+    if (n == 4 && ((c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90) || c > 0xf4)) return 0;
     return n;
 }
 
@@ -254,6 +258,8 @@ void Node::fail(const std::string& message) const { throw SpecError(where_, mess
 std::string Node::as_string() const {
     if (is_null()) return "";
     if (!yaml_.IsScalar()) fail(fmt::format("must be a string, not {}", kind_of(yaml_)));
+    // A "\0" escape would cut a QEMU argument short at exec.
+    if (yaml_.Scalar().find('\0') != std::string::npos) fail("must not contain a NUL character");
     return yaml_.Scalar();
 }
 
