@@ -2,8 +2,10 @@
 // a file, then execs a program in its place. The benchmark uses it to know
 // to the microsecond when a program started:
 //
-//   stamp-exec --to FILE PROGRAM [ARGS...]
-//       the launcher's start;
+//   stamp-exec --to FILE [--join PROCS] PROGRAM [ARGS...]
+//       the launcher's start; with --join, first move into the cgroup
+//       whose cgroup.procs is PROCS (QEMU started directly, placed as the
+//       launcher places it);
 //   VMIL_STAMP_FILE=FILE VMIL_STAMP_EXEC=PROGRAM stamp-exec [ARGS...]
 //       as the launcher's --qemu: the moment the launcher execs QEMU.
 //
@@ -66,17 +68,30 @@ int fail(const char* what, const char* arg) {
 
 }  // namespace
 
+bool join(const char* procs) {
+    const int fd = ::open(procs, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::write(fd, "0", 1) == 1;
+    ::close(fd);
+    return ok;
+}
+
 int main(int argc, char** argv) {
     if (argc >= 4 && std::strcmp(argv[1], "--to") == 0) {
+        int program = 3;
+        if (argc >= 6 && std::strcmp(argv[3], "--join") == 0) {
+            if (!join(argv[4])) return fail("cannot join the cgroup of", argv[4]);
+            program = 5;
+        }
         if (!stamp(argv[2], false)) return fail("cannot write", argv[2]);
-        ::execv(argv[3], argv + 3);
-        return fail("cannot exec", argv[3]);
+        ::execv(argv[program], argv + program);
+        return fail("cannot exec", argv[program]);
     }
     const char* file = std::getenv("VMIL_STAMP_FILE");
     const char* program = std::getenv("VMIL_STAMP_EXEC");
     if (file == nullptr || program == nullptr) {
         std::fprintf(stderr,
-                     "usage: stamp-exec --to FILE PROGRAM [ARGS...]\n"
+                     "usage: stamp-exec --to FILE [--join CGROUP_PROCS] PROGRAM [ARGS...]\n"
                      "   or: VMIL_STAMP_FILE=FILE VMIL_STAMP_EXEC=PROGRAM stamp-exec [ARGS...]\n");
         return 2;
     }
