@@ -128,10 +128,10 @@ TEST_CASE("plan -o json: the seed's overcommit example") {
 TEST_CASE("plan -o yaml and the table carry the same numbers") {
     auto yaml = run({launcher(), "plan", example("tiny.yaml"), "-o", "yaml", "--accel", "tcg"});
     REQUIRE(yaml.status == 0);
-    CHECK_THAT(yaml.out, Catch::Contains("guest_bytes: 268435456") && Catch::Contains("cgroup_limit_bytes: 397410304"));
+    CHECK_THAT(yaml.out, Catch::Contains("guest_bytes: 268435456") && Catch::Contains("cgroup_limit_bytes: 414187520"));
     auto table = run({launcher(), "plan", example("tiny.yaml"), "--accel", "tcg"});
     REQUIRE(table.status == 0);
-    CHECK_THAT(table.out, Catch::Contains("268435456") && Catch::Contains("397410304") &&
+    CHECK_THAT(table.out, Catch::Contains("268435456") && Catch::Contains("414187520") &&
                               Catch::Contains("tcg_translation_cache"));
 }
 
