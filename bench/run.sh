@@ -3,8 +3,8 @@
 # latency and OOM detection side by side with QEMU alone and libvirt
 # (virsh create), the overhead calibration of the memory plan, and density.
 #
-#   bench/run.sh            the full run (about 25 minutes under TCG)
-#   bench/run.sh --quick    a subset (about 8 minutes)
+#   bench/run.sh            the full run (15 to 25 minutes under TCG)
+#   bench/run.sh --quick    a subset (about 6 minutes)
 #   bench/run.sh --help     sections, libvirt, where results go
 #
 # As root. Installs what is missing (scripts/setup.sh --bench), builds into

@@ -73,6 +73,8 @@ def run_launcher(tools: Tools, name: str, vmi_text: str, extra_args: list[str] |
             "boot_ok_s": r.console.seen[BOOT_OK] - started if BOOT_OK in r.console.seen and started else None,
             "peak_rss_kib": r.hwm_kib,
             "anon_rss_kib": r.anon_kib,
+            "pss_kib": r.pss_kib,
+            "rss_by_mapping_kib": r.rss_by_mapping,
             "argv": event["argv"] if event else None,
             "cgroup_limit_bytes": (r.event("memory_plan") or {}).get("cgroup_limit_bytes"),
             "state_dir": str(r.dir / "state" / "bench" / name),
@@ -284,6 +286,11 @@ def run(tools: Tools, rounds: int, seed_runs: int, with_libvirt: bool, log) -> d
                           for k in ("exec_s", "exec_less_cpu_wait_s", "runqueue_wait_s", "first_line_s", "boot_ok_s")}
     result["launcher"]["peak_rss_kib"] = summary(values(launcher_runs, "peak_rss_kib"))
     result["launcher"]["anon_rss_kib"] = summary(values(launcher_runs, "anon_rss_kib"))
+    result["launcher"]["pss_kib"] = summary(values(launcher_runs, "pss_kib"))
+    # What the peak is made of, in the run whose peak is the median one.
+    with_peak = sorted((r for r in launcher_runs if r.get("peak_rss_kib")), key=lambda r: r["peak_rss_kib"])
+    if with_peak:
+        result["launcher"]["rss_by_mapping_kib"] = with_peak[len(with_peak) // 2]["rss_by_mapping_kib"]
     result["launcher"]["failed_runs"] = sum(1 for r in launcher_runs if r["exit_status"] != 0)
     result["launcher_with_seed"] = {k: summary(values(seed_runs_out, k)) for k in ("exec_s", "exec_less_cpu_wait_s")}
     result["launcher_without_cgroup"] = {k: summary(values(no_cgroup_runs, k))

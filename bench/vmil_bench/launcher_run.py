@@ -84,6 +84,8 @@ class LauncherRun:
         self._lock = threading.Lock()
         self.hwm_kib: int | None = None
         self.anon_kib: int | None = None  # RssAnon when VmHWM was last seen growing
+        self.rss_by_mapping: dict[str, int] = {}  # KiB per file (or [anon]) at that moment
+        self.pss_kib: int | None = None
         self.console = Console(self.console_log, markers)
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
@@ -113,6 +115,7 @@ class LauncherRun:
             if hwm is not None and hwm > (self.hwm_kib or 0):
                 self.hwm_kib = hwm
                 self.anon_kib = proc_status_kib(self.proc.pid, "RssAnon")
+                self.rss_by_mapping, self.pss_kib = rss_by_mapping(self.proc.pid)
             time.sleep(0.02)
 
     def event(self, name: str) -> dict | None:
@@ -183,6 +186,31 @@ class LauncherRun:
         self.console.stop()
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def rss_by_mapping(pid: int) -> tuple[dict[str, int], int | None]:
+    """Resident KiB per mapped file (by name; anonymous memory as [anon]),
+    and the process's proportional set size, from /proc/PID/smaps."""
+    by_name: dict[str, int] = {}
+    pss = 0
+    name = "[anon]"
+    try:
+        text = Path(f"/proc/{pid}/smaps").read_text()
+    except OSError:
+        return {}, None
+    for line in text.splitlines():
+        head = line.split()
+        if not head:
+            continue
+        if "-" in head[0] and ":" not in head[0]:
+            name = head[5].rsplit("/", 1)[-1] if len(head) > 5 else "[anon]"
+            if name in ("[heap]", "[stack]"):
+                name = "[anon]"
+        elif head[0] == "Rss:":
+            by_name[name] = by_name.get(name, 0) + int(head[1])
+        elif head[0] == "Pss:":
+            pss += int(head[1])
+    return by_name, pss
 
 
 # The VM's cgroup and QEMU's memory, read while the VM runs ------------------

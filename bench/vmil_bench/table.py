@@ -72,6 +72,13 @@ def footprint(t: Table, lat: dict) -> None:
     t.row("launcher", f"{fmt_mib(med)} (max {fmt_mib((hwm['max'] or 0) * 1024)})")
     anon = l["anon_rss_kib"]["median"]
     t.row("  of it private (RssAnon)", fmt_mib(anon * 1024 if anon else None))
+    pss = l.get("pss_kib", {}).get("median")
+    if pss:
+        t.row("  proportional share (PSS)", fmt_mib(pss * 1024))
+    parts = sorted((l.get("rss_by_mapping_kib") or {}).items(), key=lambda kv: -kv[1])
+    if parts:
+        t.row("  largest parts: " + ", ".join(f"{name} {kib / 1024:.1f}" for name, kib in parts[:6]) + " (MiB)",
+              widths=(0,))
     peers = lat.get("libvirt_peak_rss_kib")
     if peers:
         total = sum(v for v in peers.values() if v) * 1024
