@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package vmi-launcher needs to build, test and run.
 # Idempotent and non-interactive: packages already present are skipped.
+#   --bench   also libvirt, the peer bench/run.sh measures against
 set -euo pipefail
+
+bench=false
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=true ;;
+    *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   # build
@@ -16,7 +25,13 @@ packages=(
   busybox-static cpio kmod
   # integration tests
   util-linux procps
+  # fuzzing (tests/fuzz: libFuzzer, ASan, UBSan) and the benchmark (bench/)
+  clang-14 libclang-rt-14-dev python3
 )
+if $bench; then
+  # libvirt 9.0, the peer bench/run.sh runs the same guest with
+  packages+=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

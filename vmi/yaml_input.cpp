@@ -1,9 +1,11 @@
 #include "vmi/yaml_input.hpp"
 
 #include <charconv>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 
 namespace vmi {
 namespace {
@@ -39,6 +41,10 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
         if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
     }
     if (n == 2 && c < 0xc2) return 0;  // overlong
+    // Overlong 3- and 4-byte forms, UTF-16 surrogates, beyond U+10FFFF.
+    const auto c1 = n > 1 ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (n == 3 && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0))) return 0;
+    if (n == 4 && ((c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90) || c > 0xf4)) return 0;
     return n;
 }
 
@@ -175,6 +181,35 @@ private:
     std::size_t visited_ = 0;
 };
 
+// Where each document starts, without building any node. yaml-cpp 0.7
+// reports a new, empty document forever when a top-level flow collection or
+// quoted scalar is followed by ',' (YAML::LoadAll then allocates until it
+// fails): stop at the second document.
+class DocumentStarts : public YAML::EventHandler {
+public:
+    std::vector<YAML::Mark> marks;
+    void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+// The mark of the second document, if the text holds more than one.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts starts;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(starts); ++i) {
+    }
+    if (starts.marks.size() < 2) return std::nullopt;
+    return starts.marks[1];
+}
+
 std::string kind_of(const YAML::Node& n) {
     if (n.IsMap()) return "a mapping";
     if (n.IsSequence()) return "a list";
@@ -194,21 +229,28 @@ YAML::Node load_yaml(std::string_view text) {
     if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);  // a UTF-8 byte order mark
     check_text(body);
     TextScan(body).run();
-    std::vector<YAML::Node> docs;
+    const std::string yaml(body);
+    YAML::Node doc;
+    std::optional<YAML::Mark> second;
     try {
-        docs = YAML::LoadAll(std::string(body));
+        second = second_document(yaml);
+        doc = YAML::Load(yaml);
     } catch (const YAML::DeepRecursion& e) {
         throw SpecError(FieldRef{"", to_mark(e.mark)}, "input nests too deeply");
     } catch (const YAML::ParserException& e) {
         throw SpecError(FieldRef{"", to_mark(e.mark)}, "YAML syntax error: " + e.msg);
     }
-    if (docs.empty() || docs.front().IsNull()) throw SpecError("input is empty: expected a VirtualMachineInstance");
-    if (docs.size() > 1) {
-        throw SpecError(FieldRef{"", to_mark(docs[1].Mark())},
+    if (second && second->pos >= 0 && static_cast<std::size_t>(second->pos) < yaml.size() &&
+        yaml[static_cast<std::size_t>(second->pos)] == ',') {
+        throw SpecError(FieldRef{"", to_mark(*second)}, "YAML syntax error: stray \",\" after the document");
+    }
+    if (doc.IsNull()) throw SpecError("input is empty: expected a VirtualMachineInstance");
+    if (second) {
+        throw SpecError(FieldRef{"", to_mark(*second)},
                         "input holds more than one YAML document; give one VirtualMachineInstance");
     }
-    TreeCheck{}.walk(docs.front(), 0);
-    return docs.front();
+    TreeCheck{}.walk(doc, 0);
+    return doc;
 }
 
 void Node::fail(const std::string& message) const { throw SpecError(where_, message); }
@@ -216,6 +258,8 @@ void Node::fail(const std::string& message) const { throw SpecError(where_, mess
 std::string Node::as_string() const {
     if (is_null()) return "";
     if (!yaml_.IsScalar()) fail(fmt::format("must be a string, not {}", kind_of(yaml_)));
+    // A "\0" escape would cut a QEMU argument short at exec.
+    if (yaml_.Scalar().find('\0') != std::string::npos) fail("must not contain a NUL character");
     return yaml_.Scalar();
 }
 

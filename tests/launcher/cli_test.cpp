@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -47,6 +48,34 @@ TEST_CASE("every bad input of the corpus: exit 2 and one line naming the problem
         ++n;
     }
     CHECK(n >= 40);
+}
+
+TEST_CASE("every bad input of the corpus through run and qemu-args: refused, and nothing is created") {
+    const auto dir = test_files::source_root() / "tests" / "bad-inputs";
+    const fs::path scratch = fs::temp_directory_path() / ("vmil-bad-inputs-" + std::to_string(::getpid()));
+    const fs::path state_root = scratch / "state";
+    fs::create_directories(state_root);
+    // A cgroup parent of its own: whatever run would make under it is ours to look for.
+    const std::string parent = "vmi-launcher-bad-inputs-" + std::to_string(::getpid());
+    const fs::path memory_root = "/sys/fs/cgroup/memory";
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string text = test_files::read(e.path());
+        const std::string expect = text.substr(10, text.find('\n') - 10);
+        INFO(e.path().filename().string());
+        const std::string file = e.path().string();
+        const std::vector<std::string> common{"--state-root", state_root.string(), "--cgroup-parent", parent,
+                                              "--accel", "tcg", "--log-format", "json"};
+        std::vector<std::string> dry{launcher(), "run", file, "--dry-run"};
+        dry.insert(dry.end(), common.begin(), common.end());
+        std::vector<std::string> real{launcher(), "run", file};
+        real.insert(real.end(), common.begin(), common.end());
+        check_refused(run(dry), expect);
+        check_refused(run(real), expect);
+        check_refused(run({launcher(), "qemu-args", file, "--accel", "tcg"}), expect);
+        CHECK(fs::is_empty(state_root));
+        CHECK_FALSE(fs::exists(memory_root / parent));
+    }
+    fs::remove_all(scratch);
 }
 
 TEST_CASE("generated bad inputs through the command line") {
@@ -99,10 +128,10 @@ TEST_CASE("plan -o json: the seed's overcommit example") {
 TEST_CASE("plan -o yaml and the table carry the same numbers") {
     auto yaml = run({launcher(), "plan", example("tiny.yaml"), "-o", "yaml", "--accel", "tcg"});
     REQUIRE(yaml.status == 0);
-    CHECK_THAT(yaml.out, Catch::Contains("guest_bytes: 268435456") && Catch::Contains("cgroup_limit_bytes: 397410304"));
+    CHECK_THAT(yaml.out, Catch::Contains("guest_bytes: 268435456") && Catch::Contains("cgroup_limit_bytes: 414187520"));
     auto table = run({launcher(), "plan", example("tiny.yaml"), "--accel", "tcg"});
     REQUIRE(table.status == 0);
-    CHECK_THAT(table.out, Catch::Contains("268435456") && Catch::Contains("397410304") &&
+    CHECK_THAT(table.out, Catch::Contains("268435456") && Catch::Contains("414187520") &&
                               Catch::Contains("tcg_translation_cache"));
 }
 

@@ -3,6 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <numeric>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "test_files.hpp"
 #include "vmi/memory_plan.hpp"
@@ -182,4 +186,42 @@ TEST_CASE("a guest in bytes that are not whole MiB is rounded up for QEMU") {
     const MemoryPlan p = plan("    memory:\n      guest: 1000M\n");
     CHECK(p.guest_requested == Bytes{1000000000});
     CHECK(p.guest == mib(954));  // 953.67 MiB rounded up
+}
+
+// The launcher model against the overhead calibration that set its constants
+// (bench/run.sh writes bench/results/calibration-tcg.json): for every
+// measured run, what the VM's cgroup held beyond the guest RAM it touched
+// stays within the overhead the model plans for the same VMI, so the cgroup
+// limit (request + overhead) holds the whole VM.
+TEST_CASE("no calibration run exceeds the launcher model's estimate (bench/results/calibration-tcg.json)") {
+    const auto path = test_files::source_root() / "bench" / "results" / "calibration-tcg.json";
+    const auto calibration = nlohmann::json::parse(test_files::read(path));
+    REQUIRE(calibration["accel"] == "tcg");
+    std::set<std::uint64_t> sizes;
+    std::set<std::uint32_t> vcpus;
+    std::set<std::string> modes;
+    for (const auto& run : calibration["runs"]) {
+        // A run that failed has no peak; the benchmark's table lists it.
+        if (!run.contains("peak_bytes") || run["peak_bytes"].is_null()) continue;
+        const auto guest_mib = run["guest_mib"].get<std::uint64_t>();
+        const auto cores = run["vcpus"].get<std::uint32_t>();
+        const auto peak = Bytes{run["peak_bytes"].get<std::uint64_t>()};
+        const auto touched = Bytes{run["guest_ram_touched_bytes"].get<std::uint64_t>()};
+        const MemoryPlan p = plan(fmt::format("    cpu:\n      cores: {}\n    memory:\n      guest: {}Mi\n"
+                                              "    resources:\n      requests:\n        memory: {}Mi\n",
+                                              cores, guest_mib, guest_mib),
+                                  {OverheadModel::launcher, Accel::tcg, 100, false});
+        INFO(guest_mib << " MiB, " << cores << " vCPU(s), " << run["mode"].get<std::string>() << ": peak " << peak.value
+                       << ", guest RAM touched " << touched.value << ", estimate " << p.overhead.value);
+        REQUIRE(touched <= p.guest);
+        CHECK(peak - touched <= p.overhead);
+        CHECK(peak <= p.cgroup_limit);
+        sizes.insert(guest_mib);
+        vcpus.insert(cores);
+        modes.insert(run["mode"].get<std::string>());
+    }
+    // The whole matrix: every size, vCPU count and mode was measured.
+    CHECK(sizes == std::set<std::uint64_t>{128, 512, 1024, 2048});
+    CHECK(vcpus == std::set<std::uint32_t>{1, 2, 4});
+    CHECK(modes == std::set<std::string>{"idle", "fill"});
 }
