@@ -186,6 +186,15 @@ std::string test_vmi_yaml(const std::string& name, const std::string& guest, con
            "      autoattachGraphicsDevice: false\n" + extra;
 }
 
+bool wait_for_text(const std::string& path, const std::string& text, std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (read_file(path).find(text) == std::string::npos) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        usleep(100000);
+    }
+    return true;
+}
+
 long mem_total_kb(const std::string& console) {
     std::smatch m;
     static const std::regex re("VMIL: meminfo begin\\r?\\nMemTotal:\\s+(\\d+) kB");

@@ -108,9 +108,7 @@ TEST_CASE("the VM boots in its cgroup, shuts down on SIGTERM through the power b
     CHECK_THAT(itest::read_file(path + "/cgroup.procs"), Catch::Contains(std::to_string(qemu)));
 
     // Wait for the guest to be up, then ask it to shut down.
-    for (int i = 0; i < 300 && itest::read_file(s.path("boot.console")).find("VMIL: waiting") == std::string::npos; ++i) {
-        usleep(100000);
-    }
+    itest::wait_for_text(s.path("boot.console").string(), "VMIL: waiting", 30s);
     const std::string before = itest::read_file(s.path("boot.console"));
     REQUIRE_THAT(before, Catch::Contains("VMIL: waiting"));
     // The guest sees what -m gave it, less the kernel's own reservation.
@@ -176,9 +174,7 @@ TEST_CASE("a guest that ignores the power button is stopped when the grace perio
     LauncherProcess l(s.run_args(vm, {"--grace-period", "3"}));
     auto started = l.wait_event("qemu_started", 30s);
     REQUIRE(started);
-    for (int i = 0; i < 300 && itest::read_file(s.path("stubborn.console")).find("VMIL: waiting") == std::string::npos; ++i) {
-        usleep(100000);
-    }
+    itest::wait_for_text(s.path("stubborn.console").string(), "VMIL: waiting", 30s);
     const auto t0 = std::chrono::steady_clock::now();
     l.signal(SIGTERM);
     REQUIRE(l.wait_event("powerdown", 10s));
@@ -384,9 +380,7 @@ TEST_CASE("console attaches to the serial console and detaches with Ctrl-]") {
     const Vm vm{"serial", "256Mi", "256Mi", "vmil.wait", ""};
     LauncherProcess l(s.run_args(vm));
     REQUIRE(l.wait_event("qmp_ready", 30s));
-    for (int i = 0; i < 300 && itest::read_file(s.path("serial.console")).find("VMIL: waiting") == std::string::npos; ++i) {
-        usleep(100000);
-    }
+    itest::wait_for_text(s.path("serial.console").string(), "VMIL: waiting", 30s);
     const std::vector<std::string> console{itest::launcher_path(), "console", "itest/serial", "--state-root",
                                            s.state_root().string()};
     // Ctrl-] on standard input detaches at once; the VM runs on.
