@@ -2,10 +2,10 @@
 // a file, then execs a program in its place. The benchmark uses it to know
 // to the microsecond when a program started:
 //
-//   stamp-exec --to FILE [--join PROCS] PROGRAM [ARGS...]
-//       the launcher's start; with --join, first move into the cgroup
-//       whose cgroup.procs is PROCS (QEMU started directly, placed as the
-//       launcher places it);
+//   stamp-exec --to FILE [--join JOIN] PROGRAM [ARGS...]
+//       the launcher's start; with --join, first move into a cgroup by
+//       writing "0" to JOIN, its `tasks` file on v1 (QEMU started directly,
+//       placed as the launcher places it);
 //   VMIL_STAMP_FILE=FILE VMIL_STAMP_EXEC=PROGRAM stamp-exec [ARGS...]
 //       as the launcher's --qemu: the moment the launcher execs QEMU.
 //
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
     const char* program = std::getenv("VMIL_STAMP_EXEC");
     if (file == nullptr || program == nullptr) {
         std::fprintf(stderr,
-                     "usage: stamp-exec --to FILE [--join CGROUP_PROCS] PROGRAM [ARGS...]\n"
+                     "usage: stamp-exec --to FILE [--join CGROUP_TASKS] PROGRAM [ARGS...]\n"
                      "   or: VMIL_STAMP_FILE=FILE VMIL_STAMP_EXEC=PROGRAM stamp-exec [ARGS...]\n");
         return 2;
     }

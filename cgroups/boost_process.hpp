@@ -1,5 +1,5 @@
 // A Boost.Process (1.74) initializer that puts the child into the VM cgroup
-// before exec: bp::child c(exe, args, cgroups::JoinCgroupOnExec{vm.procs_fd()});
+// before exec: bp::child c(exe, args, cgroups::JoinCgroupOnExec{vm.join_fd()});
 // On failure the child _exits(join_failed_status) and never runs the program:
 // Boost.Process's own error reporting from the child is racy, and the child
 // could otherwise exec outside its cgroup.
@@ -16,13 +16,13 @@
 namespace cgroups {
 
 struct JoinCgroupOnExec : boost::process::extend::handler {
-    int procs_fd = -1;
+    int join_fd = -1;
 
-    explicit JoinCgroupOnExec(int fd) : procs_fd(fd) {}
+    explicit JoinCgroupOnExec(int fd) : join_fd(fd) {}
 
     template <typename Executor>
     void on_exec_setup(Executor&) const noexcept {
-        join_cgroup_or_exit(procs_fd);
+        join_cgroup_or_exit(join_fd);
     }
 };
 

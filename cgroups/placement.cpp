@@ -12,12 +12,14 @@
 
 namespace cgroups {
 
+const char* join_file(Version version) noexcept { return version == Version::v1 ? "tasks" : "cgroup.procs"; }
+
 // Direct: libcgroup's attach allocates and writes `tasks` (one thread), which
 // a child between fork and exec must not do.
-int join_cgroup(int procs_fd) noexcept {
-    if (procs_fd < 0) return 0;
+int join_cgroup(int join_fd) noexcept {
+    if (join_fd < 0) return 0;
     for (;;) {
-        if (::pwrite(procs_fd, "0", 1, 0) == 1) return 0;
+        if (::pwrite(join_fd, "0", 1, 0) == 1) return 0;
         if (errno != EINTR) return errno;
     }
 }
@@ -41,8 +43,8 @@ void write_error(int error) noexcept {
 
 }  // namespace
 
-void join_cgroup_or_exit(int procs_fd) noexcept {
-    if (const int error = join_cgroup(procs_fd); error != 0) {
+void join_cgroup_or_exit(int join_fd) noexcept {
+    if (const int error = join_cgroup(join_fd); error != 0) {
         write_error(error);
         ::_exit(join_failed_status);
     }

@@ -2,6 +2,7 @@
 
 #include "cgroups/file_io.hpp"
 #include "cgroups/parse.hpp"
+#include "cgroups/placement.hpp"
 
 #include <fcntl.h>
 
@@ -153,7 +154,7 @@ VmCgroup VmCgroup::open(const Detection& detection, Mode mode, const VmCgroupSpe
     const bool swap_accounting =
         path_exists(cg.path_ / (cg.version_ == Version::v1 ? "memory.memsw.limit_in_bytes" : "memory.swap.max"));
     for (const auto& w : limit_writes(cg.version_, spec.limits, swap_accounting)) b.set(cg.path_, w.file, w.value);
-    cg.procs_ = open_file(cg.path_ / "cgroup.procs", O_WRONLY);
+    cg.join_ = open_file(cg.path_ / join_file(cg.version_), O_WRONLY);
     if (cg.version_ == Version::v2) cg.dir_ = open_file(cg.path_, O_PATH | O_DIRECTORY);
     undo.armed = false;
     cg.owned_ = true;
@@ -165,7 +166,7 @@ VmCgroup::VmCgroup(VmCgroup&& other) noexcept
       version_(other.version_),
       path_(std::move(other.path_)),
       backend_(std::move(other.backend_)),
-      procs_(std::move(other.procs_)),
+      join_(std::move(other.join_)),
       dir_(std::move(other.dir_)),
       notices_(std::move(other.notices_)),
       limit_warning_(std::move(other.limit_warning_)),
@@ -182,7 +183,7 @@ VmCgroup& VmCgroup::operator=(VmCgroup&& other) noexcept {
     version_ = other.version_;
     path_ = std::move(other.path_);
     backend_ = std::move(other.backend_);
-    procs_ = std::move(other.procs_);
+    join_ = std::move(other.join_);
     dir_ = std::move(other.dir_);
     notices_ = std::move(other.notices_);
     limit_warning_ = std::move(other.limit_warning_);
@@ -205,7 +206,7 @@ void VmCgroup::attach(pid_t pid) {
 
 TeardownReport VmCgroup::close() {
     if (!owned_) return {};
-    procs_.reset();
+    join_.reset();
     dir_.reset();
     auto report = tear_down(*backend_, path_);
     owned_ = false;

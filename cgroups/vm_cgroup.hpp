@@ -53,9 +53,10 @@ public:
     Version version() const { return version_; }
     const std::filesystem::path& path() const { return path_; }
 
-    // cgroup.procs, open for writing, for join_cgroup() in the child between
-    // fork and exec. -1 in adopt mode: the child is inside already.
-    int procs_fd() const { return procs_.get(); }
+    // The file the child writes "0" to between fork and exec (join_cgroup()),
+    // open for writing: `tasks` on v1, cgroup.procs on v2 (see join_file()).
+    // -1 in adopt mode: the child is inside already.
+    int join_fd() const { return join_.get(); }
 
     // The cgroup directory (O_PATH) for clone3(CLONE_INTO_CGROUP); cgroup v2
     // host and nested modes only, else -1.
@@ -82,7 +83,7 @@ private:
     Version version_ = Version::v1;
     std::filesystem::path path_;
     std::shared_ptr<Backend> backend_;
-    UniqueFd procs_;
+    UniqueFd join_;
     UniqueFd dir_;
     std::vector<std::string> notices_;
     std::optional<std::string> limit_warning_{};

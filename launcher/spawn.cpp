@@ -74,7 +74,7 @@ pid_t spawn(const SpawnRequest& request, bp::async_pipe& stderr_pipe) {
     std::vector<std::string> args(request.argv.begin() + 1, request.argv.end());
     std::error_code ec;
     bp::child child(bp::exe = request.argv.front(), bp::args = args, bp::std_in < bp::null, bp::std_out > bp::null,
-                    bp::std_err > stderr_pipe, cgroups::JoinCgroupOnExec{request.cgroup_procs_fd},
+                    bp::std_err > stderr_pipe, cgroups::JoinCgroupOnExec{request.cgroup_join_fd},
                     ChildSetup{{}, &request.fds, ::getpid(), &request.oom_score_adj}, ec);
     if (ec) throw std::runtime_error("cannot start " + request.argv.front() + ": " + ec.message());
     const pid_t pid = child.id();

@@ -18,7 +18,7 @@ namespace launcher {
 struct SpawnRequest {
     std::vector<std::string> argv;                // argv[0] is the program's path
     std::vector<std::pair<int, int>> fds;         // (descriptor here, number in the child)
-    int cgroup_procs_fd = -1;                     // join this cgroup before exec; -1: stay
+    int cgroup_join_fd = -1;                     // join this cgroup before exec; -1: stay
     std::string oom_score_adj;                    // written to /proc/self/oom_score_adj before exec; empty: inherit
 };
 

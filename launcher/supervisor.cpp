@@ -140,7 +140,7 @@ void Supervisor::start() {
         // A tap device the launcher was handed stays at its number.
         if (slot.kind == qemu_args::FdSlot::Kind::tap) req.fds.emplace_back(slot.number, slot.number);
     }
-    req.cgroup_procs_fd = cgroup_ ? cgroup_->procs_fd() : -1;
+    req.cgroup_join_fd = cgroup_ ? cgroup_->join_fd() : -1;
     if (mode == cgroups::Mode::adopt || mode == cgroups::Mode::nested) req.oom_score_adj = guard_launcher();
 
     wait_sigchld();  // before the child exists, so its exit is never missed

@@ -117,7 +117,7 @@ def run_direct(tools: Tools, name: str, template: dict) -> dict:
         # descriptor of this process is close-on-exec.
         pid = os.posix_spawn(
             str(tools.stamp_exec),
-            [str(tools.stamp_exec), "--to", str(stamp), "--join", str(cgroup / "cgroup.procs")] + argv,
+            [str(tools.stamp_exec), "--to", str(stamp), "--join", str(cgroup / "tasks")] + argv,
             os.environ,
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
@@ -195,13 +195,14 @@ def run_virsh(tools: Tools, lv: Libvirt, name: str, tb_mib: int) -> dict:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def migration_cost(tools: Tools, runs: int) -> list[float]:
-    """Seconds the kernel takes to move a process into a new v1 memory
-    cgroup (a write of its PID to cgroup.procs), as the launcher's child
-    does before exec: a fresh cgroup each time, as each VM gets one, and
-    half a second apart, as VMs start. (Writes in quick succession are
-    much cheaper here, as if the kernel waited for an RCU grace period
-    only when its lock for moving tasks between cgroups had been idle.)"""
+def migration_cost(tools: Tools, runs: int, file: str) -> list[float]:
+    """Seconds a freshly forked child takes to move itself into a new v1
+    memory cgroup by writing "0" to `file`: `tasks`, as the launcher's child
+    does before exec, or `cgroup.procs`. A fresh cgroup each time, as each VM
+    gets one, and half a second apart, as VMs start. Through cgroup.procs the
+    kernel takes its global lock for moving thread groups, whose write side
+    waits for an RCU grace period when the lock has been idle; moving only
+    the calling thread through `tasks` skips that lock."""
     if not MEMORY_ROOT.is_dir():
         return []
     times = []
@@ -209,14 +210,24 @@ def migration_cost(tools: Tools, runs: int) -> list[float]:
         time.sleep(0.5)
         probe = MEMORY_ROOT / tools.cgroup_parent / f"migration-probe-{i}"
         probe.mkdir(parents=True, exist_ok=True)
-        sleeper = subprocess.Popen(["sleep", "60"])
+        fd = os.open(probe / file, os.O_WRONLY)
+        read_end, write_end = os.pipe()
         try:
-            start = time.perf_counter()
-            (probe / "cgroup.procs").write_text(str(sleeper.pid))
-            times.append(time.perf_counter() - start)
+            pid = os.fork()
+            if pid == 0:
+                start = time.perf_counter()
+                ok = os.write(fd, b"0") == 1
+                elapsed = time.perf_counter() - start
+                os.write(write_end, f"{elapsed if ok else -1}".encode())
+                os._exit(0)
+            os.close(write_end)
+            elapsed = float(os.read(read_end, 64).decode() or -1)
+            os.waitpid(pid, 0)
+            if elapsed >= 0:
+                times.append(elapsed)
         finally:
-            sleeper.kill()
-            sleeper.wait()
+            os.close(fd)
+            os.close(read_end)
             _remove_cgroup(probe)
     return times
 
@@ -270,7 +281,8 @@ def run(tools: Tools, rounds: int, seed_runs: int, with_libvirt: bool, log) -> d
         r = run_launcher(tools, f"lat-n{i}", latency_vmi(f"lat-n{i}"), ["--cgroup-mode", "none"])
         no_cgroup_runs.append(r)
         log(f"latency: without a cgroup {i + 1}/{seed_runs}: exec {_ms(r['exec_s'])}")
-    result["cgroup_v1_migration_s"] = summary(migration_cost(tools, 2 * rounds))
+    result["cgroup_v1_migration_s"] = summary(migration_cost(tools, 2 * rounds, "tasks"))
+    result["cgroup_v1_migration_procs_s"] = summary(migration_cost(tools, 2 * rounds, "cgroup.procs"))
 
     seed_runs_out = []
     for i in range(seed_runs):

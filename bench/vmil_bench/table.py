@@ -104,9 +104,10 @@ def latency(t: Table, lat: dict) -> None:
     t.row("  of it waiting for a CPU (schedstat)", fmt_ms(l["runqueue_wait_s"]["median"], 2))
     t.row("  less that waiting", fmt_ms(l["exec_less_cpu_wait_s"]["median"], 2))
     mig = lat.get("cgroup_v1_migration_s", {})
+    procs = lat.get("cgroup_v1_migration_procs_s", {})
     if mig.get("n"):
-        t.row("  kernel: moving a process into a v1 memory cgroup", "", f"{fmt_ms(mig['median'], 2)}"
-              f" (p95 {fmt_ms(mig['p95'], 2)}, {mig['n']} writes to cgroup.procs)")
+        t.row("    kernel: a child moving into a v1 memory cgroup (tasks)", fmt_ms(mig['median'], 2),
+              f"through cgroup.procs {fmt_ms(procs['median'], 2)}" if procs.get("n") else "")
     none = lat.get("launcher_without_cgroup", {}).get("exec_s", {})
     if none.get("n"):
         t.row("  with --cgroup-mode none", fmt_ms(none["median"], 2))

@@ -61,7 +61,7 @@ Report run_in_container(const VmCgroup& container, bool read_only, Body&& body) 
     if (child == 0) {
         std::ostringstream out;
         try {
-            join_cgroup_or_exit(container.procs_fd());
+            join_cgroup_or_exit(container.join_fd());
             enter_container(machine().detection, read_only);
             body(out);
         } catch (const std::exception& e) {
@@ -144,7 +144,7 @@ TEST_CASE("adopt mode in a pod with a read-only cgroupfs: nothing written, limit
         auto vm = VmCgroup::open(d, choice.mode,
                                  {.vm_namespace = "ns", .vm_name = "vm", .limits = {.max_bytes = 96 * mib}},
                                  make_backend(d).backend);
-        out << "procs_fd " << vm.procs_fd() << "\n";
+        out << "join_fd " << vm.join_fd() << "\n";
         out << "warning " << vm.limit_warning().value_or("") << "\n";
         hog_and_watch(vm, out);
         out << "close_killed " << vm.close().killed << "\n";
@@ -152,7 +152,7 @@ TEST_CASE("adopt mode in a pod with a read-only cgroupfs: nothing written, limit
     CHECK(report.count("error") == 0);
     CHECK(report.at("read_only") == "yes");
     CHECK(report.at("mode") == "adopt");
-    CHECK(report.at("procs_fd") == "-1");
+    CHECK(report.at("join_fd") == "-1");
     CHECK_THAT(report.at("warning"), Catch::Contains("has a memory limit of 134217728 bytes") &&
                                          Catch::Contains("the plan asks for 100663296 bytes"));
     CHECK(report.at("hog_killed") == "yes");

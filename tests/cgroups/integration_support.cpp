@@ -60,7 +60,7 @@ pid_t spawn_helper(const cgroups::VmCgroup& vm, const std::vector<std::string>& 
     if (pid == 0) {
         if (stdout_fd >= 0) ::dup2(stdout_fd, STDOUT_FILENO);
         if (stderr_fd >= 0) ::dup2(stderr_fd, STDERR_FILENO);
-        if (how == Spawn::fork_join) cgroups::join_cgroup_or_exit(vm.procs_fd());
+        if (how == Spawn::fork_join) cgroups::join_cgroup_or_exit(vm.join_fd());
         ::execv(c_argv[0], c_argv.data());
         ::_exit(127);
     }

@@ -45,7 +45,9 @@ TEST_CASE("v1 host mode writes the limit and memsw in a new <parent>/<namespace>
                                    "set memory/vmi-launcher/default-testvm1/memory.memsw.limit_in_bytes 67108864",
                                });
         CHECK(read_text(vm.path() / "memory.limit_in_bytes") == "67108864");
-        CHECK(vm.procs_fd() >= 0);
+        CHECK(vm.join_fd() >= 0);
+        // v1: the child joins through `tasks` (one thread, no global lock).
+        CHECK(std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(vm.join_fd())) == vm.path() / "tasks");
         CHECK(vm.cgroup_fd() == -1);  // clone3 into a cgroup is v2 only
         CHECK(vm.notices().empty());
         w.fake->clear_log();
@@ -91,6 +93,7 @@ TEST_CASE("v2 host mode enables +memory top-down where missing and sets max, swa
                                "set vmi-launcher/default-testvm1/memory.high 50331648",
                            });
     CHECK(vm.cgroup_fd() >= 0);
+    CHECK(std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(vm.join_fd())) == vm.path() / "cgroup.procs");
     w.fake->clear_log();
     // A second VM: memory is enabled already, nothing is written twice.
     auto s2 = spec;
@@ -143,7 +146,7 @@ TEST_CASE("adopt mode never writes: the tree is unchanged, the limit is compared
             s.limits.max_bytes = 1048576000;
             auto vm = w.open(Mode::adopt, s);
             CHECK(vm.path() == w.fake->own_dir());
-            CHECK(vm.procs_fd() == -1);
+            CHECK(vm.join_fd() == -1);
             CHECK(vm.limit_warning() ==
                   "adopted cgroup " + w.fake->own_dir().string() +
                       " has a memory limit of 1073741824 bytes; the plan asks for 1048576000 bytes");
