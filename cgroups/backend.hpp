@@ -37,6 +37,10 @@ public:
 
     // Sends a signal to a process found in a cgroup; false when it is gone.
     virtual bool signal(pid_t pid, int signal_number) = 0;
+
+    // The cgroup is set up: let go of what only creating and setting need
+    // (the libcgroup helper process). Later calls still work.
+    virtual void release() {}
 };
 
 // Plain syscalls on whatever directory it is given.

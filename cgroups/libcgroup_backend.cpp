@@ -1,6 +1,7 @@
 #include "cgroups/libcgroup_backend.hpp"
 
 #include "cgroups/file_io.hpp"
+#include "cgroups/libcgroup_helper.hpp"
 
 #include <libcgroup.h>
 #include <unistd.h>
@@ -89,24 +90,46 @@ void LibcgroupBackend::set(const fs::path& dir, std::string_view file, std::stri
     if (const int code = cgroup_modify_cgroup(group.get()); code != 0) throw_libcgroup(code, where);
 }
 
-BackendChoice make_backend(const Detection& detection, BackendKind kind) {
-    if (kind == BackendKind::direct)
-        return {std::make_unique<DirectBackend>(), "cgroup changes by direct cgroupfs writes (asked for)"};
+PendingBackend begin_backend(const Detection& detection, BackendKind kind) {
+    PendingBackend pending;
+    if (kind == BackendKind::direct) {
+        pending.reason = "cgroup changes by direct cgroupfs writes (asked for)";
+        return pending;
+    }
     if (detection.version != Version::v1 || !detection.memory_available) {
         if (kind == BackendKind::libcgroup)
             throw std::runtime_error("libcgroup backend: only used for a cgroup v1 memory hierarchy");
-        return {std::make_unique<DirectBackend>(),
-                "cgroup changes by direct cgroupfs writes: libcgroup 2.0 does not handle this cgroup v2 tree "
-                "(it ignores a cgroup2 root without controllers and needs v2 file names)"};
+        pending.reason =
+            "cgroup changes by direct cgroupfs writes: libcgroup 2.0 does not handle this cgroup v2 tree "
+            "(it ignores a cgroup2 root without controllers and needs v2 file names)";
+        return pending;
     }
+    pending.kind = kind;
+    pending.memory_root = detection.memory_root;
     try {
-        return {std::make_unique<LibcgroupBackend>(detection.memory_root),
-                "cgroup changes through libcgroup (cgroup v1 at " + detection.memory_root.string() + ")"};
+        pending.helper = std::make_unique<LibcgroupHelperBackend>(detection.memory_root);
     } catch (const std::exception& e) {
         if (kind == BackendKind::libcgroup) throw;
-        return {std::make_unique<DirectBackend>(),
-                std::string("cgroup changes by direct cgroupfs writes: ") + e.what()};
+        pending.reason = std::string("cgroup changes by direct cgroupfs writes: ") + e.what();
     }
+    return pending;
+}
+
+BackendChoice finish_backend(PendingBackend pending) {
+    if (!pending.helper) return {std::make_unique<DirectBackend>(), pending.reason};
+    try {
+        pending.helper->wait_ready();
+        return {std::move(pending.helper),
+                "cgroup changes through libcgroup, in a helper process while the cgroup is set up (cgroup v1 at " +
+                    pending.memory_root.string() + ")"};
+    } catch (const std::exception& e) {
+        if (pending.kind == BackendKind::libcgroup) throw;
+        return {std::make_unique<DirectBackend>(), std::string("cgroup changes by direct cgroupfs writes: ") + e.what()};
+    }
+}
+
+BackendChoice make_backend(const Detection& detection, BackendKind kind) {
+    return finish_backend(begin_backend(detection, kind));
 }
 
 }  // namespace cgroups

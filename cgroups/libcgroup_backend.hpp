@@ -10,6 +10,7 @@
 
 #include "cgroups/backend.hpp"
 #include "cgroups/detect.hpp"
+#include "cgroups/libcgroup_helper.hpp"
 
 #include <memory>
 #include <string>
@@ -40,7 +41,22 @@ struct BackendChoice {
 };
 
 // automatic: libcgroup for a cgroup v1 memory hierarchy it can serve, else
-// direct. libcgroup, when asked for and impossible, throws.
+// direct. libcgroup, when asked for and impossible, throws. libcgroup runs
+// in a helper process (LibcgroupHelperBackend): call release() once the
+// cgroup is set up.
 BackendChoice make_backend(const Detection& detection, BackendKind kind = BackendKind::automatic);
+
+// make_backend() in two steps, so that libcgroup starting in its helper
+// overlaps the launcher's own work: begin_backend() starts the helper (and
+// throws only as make_backend() would for `kind` libcgroup on v2),
+// finish_backend() waits for it and falls back to direct as make_backend() does.
+struct PendingBackend {
+    BackendKind kind = BackendKind::automatic;
+    std::filesystem::path memory_root;
+    std::unique_ptr<LibcgroupHelperBackend> helper;  // none: direct, for `reason`
+    std::string reason;
+};
+PendingBackend begin_backend(const Detection& detection, BackendKind kind = BackendKind::automatic);
+BackendChoice finish_backend(PendingBackend pending);
 
 }  // namespace cgroups

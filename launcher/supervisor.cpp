@@ -104,6 +104,11 @@ private:
 };
 
 void Supervisor::start() {
+    // libcgroup starts in its helper while the state directory and files are made.
+    const auto mode = run_.cgroup_mode.mode;
+    std::optional<cgroups::PendingBackend> pending;
+    if (mode != cgroups::Mode::none) pending.emplace(cgroups::begin_backend(run_.detection));
+
     std::optional<std::string> stale;
     state_.emplace(StateDir::acquire(run_.state_dir, stale));
     if (stale) log_.warn("stale_state_cleaned", *stale);
@@ -111,12 +116,12 @@ void Supervisor::start() {
     qemu_args::prepare_files(run_.launch);
 
     // The cgroup before QEMU: its limit applies from QEMU's first instruction.
-    const auto mode = run_.cgroup_mode.mode;
-    if (mode != cgroups::Mode::none) {
-        auto choice = cgroups::make_backend(run_.detection);
+    if (pending) {
+        auto choice = cgroups::finish_backend(std::move(*pending));
         backend_ = std::shared_ptr<cgroups::Backend>(std::move(choice.backend));
         log_.info("cgroup_backend", choice.reason, {{"backend", backend_->name()}});
         cgroup_.emplace(cgroups::VmCgroup::open(run_.detection, mode, run_.cgroup, backend_));
+        backend_->release();
         for (const auto& n : cgroup_->notices()) {
             if (n != cgroup_->limit_warning()) log_.info("cgroup_notice", n);
         }

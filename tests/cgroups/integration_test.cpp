@@ -4,6 +4,7 @@
 #include "cgroups/boost_process.hpp"
 #include "cgroups/events.hpp"
 #include "cgroups/file_io.hpp"
+#include "cgroups/libcgroup_helper.hpp"
 #include "cgroups/mode.hpp"
 #include "cgroups/parse.hpp"
 #include "cgroups/placement.hpp"
@@ -22,8 +23,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 using namespace cgroups;
 using namespace cgroups_test;
@@ -100,7 +104,7 @@ TEST_CASE("placement: the child's first instruction after exec already runs insi
         return where;
     };
 
-    bp::child joined(helper(), "sleep", JoinCgroupOnExec(vm.procs_fd()), TraceMe{});
+    bp::child joined(helper(), "sleep", JoinCgroupOnExec(vm.join_fd()), TraceMe{});
     CHECK(first_instruction_cgroup(joined) == vm.path());
 
     // The same check without the handler sees the launcher's cgroup: it can fail.
@@ -306,4 +310,108 @@ TEST_CASE("closing right after a fork, before the child has joined, lets nothing
         CHECK((killed || refused));
         CHECK_FALSE(path_exists(path));
     }
+}
+
+namespace {
+
+// Resident KiB of libcgroup's zero-initialised data (the anonymous mapping
+// right after its last file mapping) in this process; -1 when not found.
+long libcgroup_tables_kib() {
+    struct Mapping {
+        std::string name;
+        long rss_kib = 0;
+    };
+    std::vector<Mapping> maps;
+    std::ifstream smaps("/proc/self/smaps");
+    std::string line;
+    while (std::getline(smaps, line)) {
+        if (line.rfind("Rss:", 0) == 0 && !maps.empty()) {
+            maps.back().rss_kib = std::stol(line.substr(4));
+            continue;
+        }
+        // A mapping's first line: "start-end perms offset dev inode [name]".
+        std::istringstream fields(line);
+        std::string range, perms, offset, dev, inode, name;
+        if (!(fields >> range >> perms >> offset >> dev >> inode) || range.find('-') == std::string::npos ||
+            !std::isxdigit(static_cast<unsigned char>(range[0])) || perms.size() != 4)
+            continue;
+        fields >> name;
+        maps.push_back({name, 0});
+    }
+    for (std::size_t i = maps.size(); i-- > 1;) {
+        if (maps[i - 1].name.find("libcgroup.so") != std::string::npos)
+            return maps[i].name.empty() ? maps[i].rss_kib : -1;
+    }
+    return -1;
+}
+
+}  // namespace
+
+TEST_CASE("libcgroup works from its helper process and leaves its tables out of the launcher", "[integration]") {
+    const auto& d = machine().detection;
+    if (d.version != Version::v1) {
+        // libcgroup 2.0 does not serve this v2 tree: no helper either.
+        CHECK(machine().backend->name() == "cgroupfs");
+        return;
+    }
+    const auto dir = machine().parent_dir() / "helper";
+    const long before = libcgroup_tables_kib();
+    REQUIRE(before >= 0);
+    {
+        LibcgroupHelperBackend backend(d.memory_root);
+        backend.wait_ready();
+        const pid_t first = backend.helper_pid();
+        REQUIRE(first > 0);
+        if (!path_exists(machine().parent_dir())) backend.create(machine().parent_dir());
+        backend.create(dir);
+        backend.set(dir, "memory.limit_in_bytes", std::to_string(64 * mib));
+        CHECK(parse_limit(read_text(dir / "memory.limit_in_bytes")) == 64 * mib);
+
+        // Errors cross over with their errno and words.
+        try {
+            backend.create(dir);
+            FAIL("a second create of the same cgroup succeeded");
+        } catch (const std::system_error& e) {
+            CHECK(e.code().value() == EEXIST);
+            CHECK_THAT(e.what(), Catch::Contains(dir.string()));
+        }
+        CHECK_THROWS(backend.set(dir, "memory.no_such_file", "1"));
+
+        // release() ends the helper; a later set starts another.
+        backend.release();
+        CHECK(backend.helper_pid() == -1);
+        backend.set(dir, "memory.limit_in_bytes", std::to_string(32 * mib));
+        CHECK(parse_limit(read_text(dir / "memory.limit_in_bytes")) == 32 * mib);
+        CHECK(backend.helper_pid() > 0);
+        CHECK(backend.helper_pid() != first);
+        backend.remove(dir);
+    }
+    CHECK_FALSE(path_exists(dir));
+    const long after = libcgroup_tables_kib();
+    INFO("libcgroup's tables resident here: " << before << " KiB before, " << after << " KiB after");
+    CHECK(after - before < 64);
+
+    // The control: libcgroup started in a process fills them (so the check
+    // above can fail). In a child, to keep this process as it was.
+    Pipe report;
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::close(report.read);
+        std::string text;
+        try {
+            LibcgroupBackend in_process(d.memory_root);
+            text = std::to_string(libcgroup_tables_kib()) + "\n";
+        } catch (const std::exception& e) {
+            text = std::string(e.what()) + "\n";
+        }
+        [[maybe_unused]] auto n = ::write(report.write, text.data(), text.size());
+        ::_exit(0);
+    }
+    report.close_write();
+    const auto line = read_line(report.read, 10s);
+    wait_for(child, 10s);
+    INFO("libcgroup started in process: " << line);
+    CHECK(std::stol(line) - before > 256);
+    std::cout << "libcgroup tables: " << after << " KiB resident here after the helper did the work, " << line
+              << " KiB once libcgroup starts in a process\n";
 }
