@@ -25,15 +25,17 @@ Definitions (bytes):
 
 The measuring runs ask for 512 MiB more than the guest (an undercommitted
 request), so the cgroup limit never clips what is being measured. Before
-each run the page cache of QEMU's binary, libraries, kernel and initrd is
-dropped (posix_fadvise DONTNEED; pages another process maps stay), so file
-pages are charged to the VM's cgroup as on a cold node.
+each run the page cache of QEMU's binary and libraries is dropped
+(posix_fadvise DONTNEED; pages another process maps stay), and the guest's
+kernel and initrd are fresh copies that no other process can have read, so
+file pages are charged to the VM's cgroup as on a cold node.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -65,8 +67,8 @@ def evict_page_cache(paths: list[Path]) -> int:
 
 
 def qemu_files(tools: Tools) -> list[Path]:
-    """QEMU's binary and the shared libraries it loads, and the guest's files."""
-    files = [tools.qemu, tools.kernel, tools.initrd]
+    """QEMU's binary and the shared libraries it loads."""
+    files = [tools.qemu]
     try:
         listing = subprocess.run(["ldd", str(tools.qemu)], capture_output=True, text=True).stdout
         for line in listing.splitlines():
@@ -90,7 +92,26 @@ def fill_for(guest_mib: int, idle_meminfo: dict) -> int:
     return max(8, int(guest_mib * TOUCH_FRACTION - used_idle_mib) // 8 * 8)
 
 
+def fresh_image(tools: Tools, name: str) -> Path:
+    """A copy of the guest's kernel and initrd, written without keeping its
+    pages: the run reads them from disk, cold, into its own cgroup."""
+    image = tools.work / f"{name}-image"
+    shutil.rmtree(image, ignore_errors=True)
+    (image / "boot").mkdir(parents=True)
+    for source in (tools.kernel, tools.initrd):
+        target = image / "boot" / source.name
+        shutil.copyfile(source, target)
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    return image
+
+
 def measure(tools: Tools, name: str, guest_mib: int, vcpus: int, fill_mib: int, files: list[Path], log) -> dict:
+    image = fresh_image(tools, name)
     evicted = evict_page_cache(files)
     vmi = guest.vmi_yaml(name, f"{guest_mib}Mi", f"{guest_mib + HEADROOM_MIB}Mi", vcpus,
                          guest.kernel_args(fill_mib=fill_mib, wait=True, meminfo=True))
@@ -98,7 +119,7 @@ def measure(tools: Tools, name: str, guest_mib: int, vcpus: int, fill_mib: int, 
     launcher_plan = plan(tools, estimate_vmi, "launcher", "tcg")
     kubevirt_plan = plan(tools, estimate_vmi, "kubevirt", "tcg")
     timeout = 180 + guest_mib / 8  # TCG fills a few tens of MiB per second on a busy machine
-    r = LauncherRun(tools, name, vmi, ["VMIL: boot ok", WAITING], stamp_qemu=False)
+    r = LauncherRun(tools, name, vmi, ["VMIL: boot ok", WAITING], stamp_qemu=False, image=image)
     try:
         waited = r.console.wait(WAITING, timeout)
         started = r.started_at() or time.time()
@@ -155,6 +176,7 @@ def measure(tools: Tools, name: str, guest_mib: int, vcpus: int, fill_mib: int, 
         return out
     finally:
         r.close()
+        shutil.rmtree(image, ignore_errors=True)
 
 
 def run(tools: Tools, sizes: list[int], vcpu_counts: list[int], repeats: int, log) -> dict:

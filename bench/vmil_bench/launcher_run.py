@@ -40,6 +40,7 @@ class LauncherRun:
         markers: list[str],
         extra_args: list[str] | None = None,
         stamp_qemu: bool = True,
+        image: Path | None = None,
     ):
         self.tools = tools
         self.name = name
@@ -59,7 +60,7 @@ class LauncherRun:
             "run",
             str(vmi),
             "--image",
-            f"vmi-launcher/test-guest={tools.image}",
+            f"vmi-launcher/test-guest={image or tools.image}",
             "--accel",
             "tcg",
             "--log-format",

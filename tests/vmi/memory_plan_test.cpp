@@ -155,7 +155,7 @@ TEST_CASE("the launcher model counts TCG's translation cache and the launcher wh
     const MemoryPlan kvm = plan(domain, {OverheadModel::launcher, Accel::kvm, 100, false});
     const MemoryPlan tcg = plan(domain, {OverheadModel::launcher, Accel::tcg, 100, false});
     const MemoryPlan shared = plan(domain, {OverheadModel::launcher, Accel::kvm, 100, true});
-    CHECK(tcg.tcg_tb_size == mib(128));
+    CHECK(tcg.tcg_tb_size == mib(64));
     CHECK_FALSE(kvm.tcg_tb_size);
     CHECK(term(tcg, "tcg_translation_cache") == *tcg.tcg_tb_size);
     CHECK(tcg.overhead > kvm.overhead);
@@ -163,7 +163,8 @@ TEST_CASE("the launcher model counts TCG's translation cache and the launcher wh
     CHECK(sum(tcg.overhead_terms) == tcg.overhead);
     CHECK(tcg_tb_size_for(mib(256)) == mib(32));
     CHECK(tcg_tb_size_for(mib(512)) == mib(64));
-    CHECK(tcg_tb_size_for(gib(8)) == mib(128));
+    CHECK(tcg_tb_size_for(gib(1)) == mib(64));
+    CHECK(tcg_tb_size_for(gib(8)) == mib(64));
     // Never below what was measured here: about 80 MiB of QEMU anonymous memory
     // above the guest (44 MiB of it TCG code cache) plus 20 MiB of file pages
     // for a 256 MiB guest under TCG.
