@@ -117,6 +117,8 @@ int cmd_run(const RunArgs& args) {
     } catch (const std::exception& e) {
         throw SetupError(std::string("cgroup: ") + e.what());
     }
+    if (!args.dry_run && run.cgroup_mode.mode != cgroups::Mode::none)
+        run.backend = std::make_shared<cgroups::PendingBackend>(cgroups::begin_backend(run.detection));
 
     run.memory = vmi::plan_memory(
         spec, plan_options(args.plan, accel.accel, run.cgroup_mode.mode == cgroups::Mode::adopt));

@@ -107,7 +107,8 @@ void Supervisor::start() {
     // libcgroup starts in its helper while the state directory and files are made.
     const auto mode = run_.cgroup_mode.mode;
     std::optional<cgroups::PendingBackend> pending;
-    if (mode != cgroups::Mode::none) pending.emplace(cgroups::begin_backend(run_.detection));
+    if (mode != cgroups::Mode::none)
+        pending.emplace(run_.backend ? std::move(*run_.backend) : cgroups::begin_backend(run_.detection));
 
     std::optional<std::string> stale;
     state_.emplace(StateDir::acquire(run_.state_dir, stale));

@@ -6,10 +6,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "cgroups/detect.hpp"
+#include "cgroups/libcgroup_backend.hpp"
 #include "cgroups/mode.hpp"
 #include "cgroups/vm_cgroup.hpp"
 #include "launcher/log.hpp"
@@ -29,6 +31,10 @@ struct VmRun {
     cgroups::VmCgroupSpec cgroup;
     std::chrono::seconds grace_period{30};
     std::optional<std::filesystem::path> termination_log;
+    // The cgroup backend, begun (begin_backend()) as soon as the mode is
+    // known, so that libcgroup starts in its helper while the plans are made.
+    // None: the supervisor begins it.
+    std::shared_ptr<cgroups::PendingBackend> backend;
 };
 
 // Thrown for failures before QEMU started: nothing is left behind.

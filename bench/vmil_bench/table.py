@@ -106,8 +106,8 @@ def latency(t: Table, lat: dict) -> None:
     mig = lat.get("cgroup_v1_migration_s", {})
     procs = lat.get("cgroup_v1_migration_procs_s", {})
     if mig.get("n"):
-        t.row("    kernel: a child moving into a v1 memory cgroup (tasks)", fmt_ms(mig['median'], 2),
-              f"through cgroup.procs {fmt_ms(procs['median'], 2)}" if procs.get("n") else "")
+        t.row("    kernel: a child joins a v1 cgroup (tasks)", fmt_ms(mig['median'], 2),
+              f"by cgroup.procs {fmt_ms(procs['median'], 2)}" if procs.get("n") else "")
     none = lat.get("launcher_without_cgroup", {}).get("exec_s", {})
     if none.get("n"):
         t.row("  with --cgroup-mode none", fmt_ms(none["median"], 2))
