@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -99,6 +100,21 @@ std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, 
 }  // namespace
 
 int cmd_run(const RunArgs& args) {
+    // The cgroup tree first: where libcgroup serves it, its helper starts now
+    // and sets libcgroup up while the VMI is read and planned. A mode that
+    // cannot be had is reported after the VMI's own errors.
+    VmRun run{};
+    run.detection = cgroups::detect(cgroups::system_inputs(args.cgroup_root));
+    std::optional<cgroups::ModeChoice> mode;
+    std::string mode_error;
+    try {
+        mode = cgroups::choose_mode(run.detection, cgroups::parse_mode(args.cgroup_mode));
+    } catch (const std::exception& e) {
+        mode_error = e.what();
+    }
+    if (!args.dry_run && mode && mode->mode != cgroups::Mode::none)
+        run.backend = std::make_shared<cgroups::PendingBackend>(cgroups::begin_backend(run.detection));
+
     const vmi::VmiSpec spec = vmi::load_vmi(read_input(args.plan.file));
     const std::string vmi_name = spec.metadata.namespace_name + "/" + spec.metadata.name;
     const LogFormat format = args.log_format.empty()   ? default_log_format(STDOUT_FILENO)
@@ -109,16 +125,9 @@ int cmd_run(const RunArgs& args) {
 
     // Everything below is decided before anything is made.
     const auto accel = accel_for(args.plan);
-    VmRun run{};
     run.spec = spec;
-    run.detection = cgroups::detect(cgroups::system_inputs(args.cgroup_root));
-    try {
-        run.cgroup_mode = cgroups::choose_mode(run.detection, cgroups::parse_mode(args.cgroup_mode));
-    } catch (const std::exception& e) {
-        throw SetupError(std::string("cgroup: ") + e.what());
-    }
-    if (!args.dry_run && run.cgroup_mode.mode != cgroups::Mode::none)
-        run.backend = std::make_shared<cgroups::PendingBackend>(cgroups::begin_backend(run.detection));
+    if (!mode) throw SetupError("cgroup: " + mode_error);
+    run.cgroup_mode = *mode;
 
     run.memory = vmi::plan_memory(
         spec, plan_options(args.plan, accel.accel, run.cgroup_mode.mode == cgroups::Mode::adopt));
