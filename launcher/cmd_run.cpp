@@ -100,8 +100,9 @@ std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, 
 }  // namespace
 
 int cmd_run(const RunArgs& args) {
-    // The cgroup tree first: where libcgroup serves it, its helper starts now
-    // and sets libcgroup up while the VMI is read and planned. A mode that
+    // The cgroup tree first: where the launcher makes a cgroup and libcgroup
+    // serves the tree, its helper starts now and sets libcgroup up while the
+    // VMI is read and planned. A mode that
     // cannot be had is reported after the VMI's own errors.
     VmRun run{};
     run.detection = cgroups::detect(cgroups::system_inputs(args.cgroup_root));
@@ -112,7 +113,7 @@ int cmd_run(const RunArgs& args) {
     } catch (const std::exception& e) {
         mode_error = e.what();
     }
-    if (!args.dry_run && mode && mode->mode != cgroups::Mode::none)
+    if (!args.dry_run && mode && (mode->mode == cgroups::Mode::host || mode->mode == cgroups::Mode::nested))
         run.backend = std::make_shared<cgroups::PendingBackend>(cgroups::begin_backend(run.detection));
 
     const vmi::VmiSpec spec = vmi::load_vmi(read_input(args.plan.file));

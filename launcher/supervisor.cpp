@@ -107,8 +107,14 @@ void Supervisor::start() {
     // libcgroup starts in its helper while the state directory and files are made.
     const auto mode = run_.cgroup_mode.mode;
     std::optional<cgroups::PendingBackend> pending;
-    if (mode != cgroups::Mode::none)
-        pending.emplace(run_.backend ? std::move(*run_.backend) : cgroups::begin_backend(run_.detection));
+    if (run_.backend) {
+        pending.emplace(std::move(*run_.backend));
+    } else if (mode == cgroups::Mode::adopt) {
+        pending.emplace();
+        pending->reason = "no cgroup changes: adopt mode uses the launcher's own cgroup as it is";
+    } else if (mode != cgroups::Mode::none) {
+        pending.emplace(cgroups::begin_backend(run_.detection));
+    }
 
     std::optional<std::string> stale;
     state_.emplace(StateDir::acquire(run_.state_dir, stale));

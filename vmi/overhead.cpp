@@ -62,14 +62,15 @@ std::vector<OverheadTerm> kubevirt_overhead(const VmiSpec& spec, Bytes request) 
 namespace launcher_model {
 // QEMU's heap, threads and device state, the kernel's memory for QEMU
 // (page tables aside) and the peak's excess over the final usage (up to
-// 5 MiB): together with tcg_state at most 37 MiB, 13.5 MiB of it the copy
-// of the 14 MB kernel QEMU keeps for kernelBoot.
+// 5 MiB): together with tcg_state at most 37 MiB (36 MiB in the latest
+// run), 13.5 MiB of it the copy of the 14 MB kernel QEMU keeps for kernelBoot.
 constexpr Bytes qemu_base = mib(24);
 // File pages charged to the VM's cgroup from a cold page cache: QEMU's
 // binary and libraries (22 MiB mapped), their read-ahead and the
-// kernelBoot kernel and initrd it reads: 55.6 to 56.6 MiB measured.
+// kernelBoot kernel and initrd it reads: 57.2 to 57.3 MiB measured, each
+// run booting from its own copy of the kernel and initrd, read cold.
 constexpr Bytes qemu_file_pages = mib(60);
-// Per vCPU: the worst run's overhead rose by at most 3 MiB per vCPU from
+// Per vCPU: the worst run's overhead rose by at most 3.6 MiB per vCPU from
 // 1 to 2 to 4 vCPUs (a thread, TCG's TLB and state).
 constexpr Bytes per_vcpu = mib(4);
 // TCG beyond the code cache (hash tables, region bookkeeping); measured
@@ -80,9 +81,10 @@ constexpr Bytes tcg_state = mib(16);
 // qcow2 L2 and refcount caches (1 MiB + 256 KiB defaults); the calibration
 // guests have no disk, so this is not measured.
 constexpr Bytes per_disk = mib(2);
-// This launcher's RSS when it shares the cgroup: VmHWM 7.2 MiB measured
-// (1.2 MiB of it private), rounded up.
-constexpr Bytes launcher = mib(8);
+// This launcher's RSS when it shares the cgroup: VmHWM 3.7 MiB measured
+// (0.3 MiB of it private; bench/results/latest.txt), rounded up. libcgroup's
+// helper lives only while the cgroup is set up, before QEMU starts.
+constexpr Bytes launcher = mib(4);
 }  // namespace launcher_model
 
 std::vector<OverheadTerm> launcher_overhead(const VmiSpec& spec, Bytes guest, const PlanOptions& options) {

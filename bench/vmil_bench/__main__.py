@@ -20,7 +20,7 @@ from .table import render
 SECTIONS = ("latency", "oom", "calibration", "density")
 
 # What a full run and a quick run measure.
-FULL = {"rounds": 7, "seed_runs": 5, "oom_runs": 25, "sizes": [128, 512, 1024, 2048], "vcpus": [1, 2, 4], "repeats": 2}
+FULL = {"rounds": 15, "seed_runs": 5, "oom_runs": 25, "sizes": [128, 512, 1024, 2048], "vcpus": [1, 2, 4], "repeats": 2}
 QUICK = {"rounds": 3, "seed_runs": 2, "oom_runs": 20, "sizes": [128, 1024], "vcpus": [1, 4], "repeats": 1}
 
 

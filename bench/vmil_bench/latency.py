@@ -21,10 +21,12 @@ and virtlogd's from the daemons started for this section.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
+import statistics
 import time
 from pathlib import Path
 
@@ -232,6 +234,18 @@ def migration_cost(tools: Tools, runs: int, file: str) -> list[float]:
     return times
 
 
+def ratio_interval(a: list[float], b: list[float], draws: int = 2000) -> list[float] | None:
+    """A 95% bootstrap interval of median(a) / median(b): how far the ratio
+    of the medians moves when each side's runs are drawn again, that is how
+    much of it the run-to-run noise of guest boots can explain."""
+    if len(a) < 3 or len(b) < 3:
+        return None
+    rng = random.Random(0)
+    ratios = sorted(statistics.median(rng.choices(a, k=len(a))) / statistics.median(rng.choices(b, k=len(b)))
+                    for _ in range(draws))
+    return [ratios[int(0.025 * draws)], ratios[int(0.975 * draws) - 1]]
+
+
 def run(tools: Tools, rounds: int, seed_runs: int, with_libvirt: bool, log) -> dict:
     tb_mib = plan(tools, latency_vmi("x"))["tcg_tb_size_bytes"] >> 20
     launcher_runs: list[dict] = []
@@ -318,6 +332,9 @@ def run(tools: Tools, rounds: int, seed_runs: int, with_libvirt: bool, log) -> d
         mv = median(values(virsh_runs, key))
         result.setdefault("ratios", {})[f"{key}_launcher_over_direct"] = ml / md if ml and md else None
         result["ratios"][f"{key}_launcher_over_virsh"] = ml / mv if ml and mv else None
+        intervals = result.setdefault("ratio_intervals_95", {})
+        intervals[f"{key}_launcher_over_direct"] = ratio_interval(values(launcher_runs, key), values(direct_runs, key))
+        intervals[f"{key}_launcher_over_virsh"] = ratio_interval(values(launcher_runs, key), values(virsh_runs, key))
     result["runs"] = {"launcher": _strip(launcher_runs), "direct_qemu": direct_runs, "virsh": virsh_runs,
                       "launcher_with_seed": _strip(seed_runs_out), "launcher_without_cgroup": _strip(no_cgroup_runs)}
     return result

@@ -114,11 +114,17 @@ def latency(t: Table, lat: dict) -> None:
     seed = lat.get("launcher_with_seed", {}).get("exec_s", {})
     if seed.get("n"):
         t.row("  with a cloud-init seed (xorrisofs)", fmt_ms(seed["median"], 1))
+    intervals = lat.get("ratio_intervals_95", {})
+
+    def ratio(name: str) -> str:
+        within = intervals.get(name)
+        return fmt_ratio(lat["ratios"][name]) + (f" (95%: {within[0]:.2f}-{within[1]:.2f})" if within else "")
+
     for key, label in (("first_line_s", "start -> guest's first serial line"), ("boot_ok_s", "start -> 'VMIL: boot ok'")):
         ml = l[key]["median"]
-        t.row(label, _s(ml), f"QEMU alone {_s(d[key]['median'])}", fmt_ratio(lat["ratios"][f"{key}_launcher_over_direct"]))
+        t.row(label, _s(ml), f"QEMU alone {_s(d[key]['median'])}", ratio(f"{key}_launcher_over_direct"))
         if v:
-            t.row("", "", f"virsh create {_s(v[key]['median'])}", fmt_ratio(lat["ratios"][f"{key}_launcher_over_virsh"]))
+            t.row("", "", f"virsh create {_s(v[key]['median'])}", ratio(f"{key}_launcher_over_virsh"))
     if v:
         t.row("virsh create returns", "", _s(v["create_returned_s"]["median"]))
     t.row(goal(ex["median"] < 0.005 if ex["median"] is not None else None, "goal: start -> exec under 5 ms"))
