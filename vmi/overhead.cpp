@@ -62,16 +62,18 @@ std::vector<OverheadTerm> kubevirt_overhead(const VmiSpec& spec, Bytes request) 
 namespace launcher_model {
 // QEMU's heap, threads and device state, the kernel's memory for QEMU
 // (page tables aside) and the peak's excess over the final usage (up to
-// 5 MiB): together with tcg_state at most 37 MiB (36 MiB in the latest
-// run), 13.5 MiB of it the copy of the 14 MB kernel QEMU keeps for kernelBoot.
+// 5 MiB): together with tcg_state at most 35 to 37 MiB in the calibration
+// runs so far, 13.5 MiB of it the copy of the 14 MB kernel QEMU keeps for
+// kernelBoot.
 constexpr Bytes qemu_base = mib(24);
 // File pages charged to the VM's cgroup from a cold page cache: QEMU's
 // binary and libraries (22 MiB mapped), their read-ahead and the
 // kernelBoot kernel and initrd it reads: 57.2 to 57.3 MiB measured, each
 // run booting from its own copy of the kernel and initrd, read cold.
 constexpr Bytes qemu_file_pages = mib(60);
-// Per vCPU: the worst run's overhead rose by at most 3.6 MiB per vCPU from
-// 1 to 2 to 4 vCPUs (a thread, TCG's TLB and state).
+// Per vCPU: the worst run's overhead rose by 3.6 to 4.7 MiB from 1 to 2
+// vCPUs and by less than 1 MiB from 2 to 4 (a thread, TCG's TLB and state);
+// with qemu_base + tcg_state above the fixed part measured, 4 MiB covers it.
 constexpr Bytes per_vcpu = mib(4);
 // TCG beyond the code cache (hash tables, region bookkeeping); measured
 // together with qemu_base, so it keeps the estimate of the first notes.
