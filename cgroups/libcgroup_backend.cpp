@@ -90,8 +90,18 @@ void LibcgroupBackend::set(const fs::path& dir, std::string_view file, std::stri
     if (const int code = cgroup_modify_cgroup(group.get()); code != 0) throw_libcgroup(code, where);
 }
 
-PendingBackend begin_backend(const Detection& detection, BackendKind kind) {
+namespace {
+
+std::string direct_because(const std::string& why) { return "cgroup changes by direct cgroupfs writes: " + why; }
+
+}  // namespace
+
+PendingBackend begin_backend(const Detection& detection, Mode mode, BackendKind kind) {
     PendingBackend pending;
+    if (mode == Mode::adopt) {
+        pending.reason = "no cgroup changes: adopt mode uses the launcher's own cgroup as it is";
+        return pending;
+    }
     if (kind == BackendKind::direct) {
         pending.reason = "cgroup changes by direct cgroupfs writes (asked for)";
         return pending;
@@ -99,9 +109,9 @@ PendingBackend begin_backend(const Detection& detection, BackendKind kind) {
     if (detection.version != Version::v1 || !detection.memory_available) {
         if (kind == BackendKind::libcgroup)
             throw std::runtime_error("libcgroup backend: only used for a cgroup v1 memory hierarchy");
-        pending.reason =
-            "cgroup changes by direct cgroupfs writes: libcgroup 2.0 does not handle this cgroup v2 tree "
-            "(it ignores a cgroup2 root without controllers and needs v2 file names)";
+        pending.reason = direct_because(
+            "libcgroup 2.0 does not handle this cgroup v2 tree "
+            "(it ignores a cgroup2 root without controllers and needs v2 file names)");
         return pending;
     }
     pending.kind = kind;
@@ -110,7 +120,7 @@ PendingBackend begin_backend(const Detection& detection, BackendKind kind) {
         pending.helper = std::make_unique<LibcgroupHelperBackend>(detection.memory_root);
     } catch (const std::exception& e) {
         if (kind == BackendKind::libcgroup) throw;
-        pending.reason = std::string("cgroup changes by direct cgroupfs writes: ") + e.what();
+        pending.reason = direct_because(e.what());
     }
     return pending;
 }
@@ -124,12 +134,12 @@ BackendChoice finish_backend(PendingBackend pending) {
                     pending.memory_root.string() + ")"};
     } catch (const std::exception& e) {
         if (pending.kind == BackendKind::libcgroup) throw;
-        return {std::make_unique<DirectBackend>(), std::string("cgroup changes by direct cgroupfs writes: ") + e.what()};
+        return {std::make_unique<DirectBackend>(), direct_because(e.what())};
     }
 }
 
 BackendChoice make_backend(const Detection& detection, BackendKind kind) {
-    return finish_backend(begin_backend(detection, kind));
+    return finish_backend(begin_backend(detection, Mode::host, kind));
 }
 
 }  // namespace cgroups

@@ -11,6 +11,7 @@
 #include "cgroups/backend.hpp"
 #include "cgroups/detect.hpp"
 #include "cgroups/libcgroup_helper.hpp"
+#include "cgroups/mode.hpp"
 
 #include <memory>
 #include <string>
@@ -50,13 +51,15 @@ BackendChoice make_backend(const Detection& detection, BackendKind kind = Backen
 // overlaps the launcher's own work: begin_backend() starts the helper (and
 // throws only as make_backend() would for `kind` libcgroup on v2),
 // finish_backend() waits for it and falls back to direct as make_backend() does.
+// `mode` is the cgroup mode the backend serves: adopt writes nothing, so it
+// gets a direct backend and libcgroup never starts.
 struct PendingBackend {
     BackendKind kind = BackendKind::automatic;
     std::filesystem::path memory_root;
     std::unique_ptr<LibcgroupHelperBackend> helper;  // none: direct, for `reason`
     std::string reason;
 };
-PendingBackend begin_backend(const Detection& detection, BackendKind kind = BackendKind::automatic);
+PendingBackend begin_backend(const Detection& detection, Mode mode, BackendKind kind = BackendKind::automatic);
 BackendChoice finish_backend(PendingBackend pending);
 
 }  // namespace cgroups

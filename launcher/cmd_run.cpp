@@ -100,9 +100,8 @@ std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, 
 }  // namespace
 
 int cmd_run(const RunArgs& args) {
-    // The cgroup tree first: where the launcher makes a cgroup and libcgroup
-    // serves the tree, its helper starts now and sets libcgroup up while the
-    // VMI is read and planned. A mode that
+    // The cgroup tree first: where libcgroup serves it, its helper starts now
+    // and sets libcgroup up while the VMI is read and planned. A mode that
     // cannot be had is reported after the VMI's own errors.
     VmRun run{};
     run.detection = cgroups::detect(cgroups::system_inputs(args.cgroup_root));
@@ -113,8 +112,8 @@ int cmd_run(const RunArgs& args) {
     } catch (const std::exception& e) {
         mode_error = e.what();
     }
-    if (!args.dry_run && mode && (mode->mode == cgroups::Mode::host || mode->mode == cgroups::Mode::nested))
-        run.backend = std::make_shared<cgroups::PendingBackend>(cgroups::begin_backend(run.detection));
+    if (!args.dry_run && mode && mode->mode != cgroups::Mode::none)
+        run.backend = std::make_shared<cgroups::PendingBackend>(cgroups::begin_backend(run.detection, mode->mode));
 
     const vmi::VmiSpec spec = vmi::load_vmi(read_input(args.plan.file));
     const std::string vmi_name = spec.metadata.namespace_name + "/" + spec.metadata.name;

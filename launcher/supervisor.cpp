@@ -8,6 +8,7 @@
 #include <deque>
 #include <fstream>
 #include <istream>
+#include <stdexcept>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read_until.hpp>
@@ -104,17 +105,8 @@ private:
 };
 
 void Supervisor::start() {
-    // libcgroup starts in its helper while the state directory and files are made.
     const auto mode = run_.cgroup_mode.mode;
-    std::optional<cgroups::PendingBackend> pending;
-    if (run_.backend) {
-        pending.emplace(std::move(*run_.backend));
-    } else if (mode == cgroups::Mode::adopt) {
-        pending.emplace();
-        pending->reason = "no cgroup changes: adopt mode uses the launcher's own cgroup as it is";
-    } else if (mode != cgroups::Mode::none) {
-        pending.emplace(cgroups::begin_backend(run_.detection));
-    }
+    if (mode != cgroups::Mode::none && !run_.backend) throw std::logic_error("run: no cgroup backend begun");
 
     std::optional<std::string> stale;
     state_.emplace(StateDir::acquire(run_.state_dir, stale));
@@ -123,8 +115,8 @@ void Supervisor::start() {
     qemu_args::prepare_files(run_.launch);
 
     // The cgroup before QEMU: its limit applies from QEMU's first instruction.
-    if (pending) {
-        auto choice = cgroups::finish_backend(std::move(*pending));
+    if (mode != cgroups::Mode::none) {
+        auto choice = cgroups::finish_backend(std::move(*run_.backend));
         backend_ = std::shared_ptr<cgroups::Backend>(std::move(choice.backend));
         log_.info("cgroup_backend", choice.reason, {{"backend", backend_->name()}});
         cgroup_.emplace(cgroups::VmCgroup::open(run_.detection, mode, run_.cgroup, backend_));

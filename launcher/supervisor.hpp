@@ -33,7 +33,7 @@ struct VmRun {
     std::optional<std::filesystem::path> termination_log;
     // The cgroup backend, begun (begin_backend()) as soon as the mode is
     // known, so that libcgroup starts in its helper while the plans are made.
-    // None: the supervisor begins it (adopt mode needs none).
+    // Required unless the mode is none.
     std::shared_ptr<cgroups::PendingBackend> backend;
 };
 

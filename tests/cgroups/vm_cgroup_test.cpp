@@ -4,6 +4,7 @@
 
 #include "cgroups/detect.hpp"
 #include "cgroups/file_io.hpp"
+#include "cgroups/libcgroup_backend.hpp"
 
 #include "fake_cgroupfs.hpp"
 
@@ -214,4 +215,28 @@ TEST_CASE("a moved handle owns the cgroup once; close() reports and is idempoten
     CHECK(report.remove_attempts == 1);
     CHECK(moved.close() == TeardownReport{});
     CHECK(w.fake->log() == Log{"kill 9001", "rmdir memory/vmi-launcher/default-testvm1"});
+}
+
+TEST_CASE("the backend a mode gets: adopt never starts libcgroup, v2 writes cgroupfs itself", "[vm_cgroup]") {
+    SECTION("adopt on v1") {
+        World w({.layout = FakeLayout::hybrid});
+        REQUIRE(w.detection.version == Version::v1);
+        auto pending = begin_backend(w.detection, Mode::adopt);
+        CHECK_FALSE(pending.helper);
+        const auto choice = finish_backend(std::move(pending));
+        CHECK(choice.backend->name() == "cgroupfs");
+        CHECK_THAT(choice.reason, Catch::Contains("adopt mode"));
+    }
+    SECTION("host on v2") {
+        World w({.layout = FakeLayout::v2, .own_cgroup = "/"});
+        auto pending = begin_backend(w.detection, Mode::host);
+        CHECK_FALSE(pending.helper);
+        const auto choice = finish_backend(std::move(pending));
+        CHECK(choice.backend->name() == "cgroupfs");
+        CHECK_THAT(choice.reason, Catch::Contains("v2"));
+    }
+    SECTION("direct when asked for") {
+        World w({.layout = FakeLayout::hybrid});
+        CHECK_FALSE(begin_backend(w.detection, Mode::host, BackendKind::direct).helper);
+    }
 }
