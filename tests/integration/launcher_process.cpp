@@ -13,6 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <catch2/catch.hpp>
+
 namespace itest {
 
 LauncherProcess::LauncherProcess(std::vector<std::string> argv) {
@@ -184,6 +186,15 @@ std::string test_vmi_yaml(const std::string& name, const std::string& guest, con
            "          initrdPath: /boot/initrd.img\n"
            "    devices:\n"
            "      autoattachGraphicsDevice: false\n" + extra;
+}
+
+nlohmann::json wait_stopped(LauncherProcess& launcher, std::chrono::seconds timeout, int status) {
+    const auto code = launcher.wait_exit(timeout);
+    REQUIRE(code);
+    REQUIRE(*code == status);
+    auto stopped = launcher.wait_event("vm_stopped", std::chrono::seconds(1));
+    REQUIRE(stopped);
+    return *stopped;
 }
 
 bool wait_for_text(const std::string& path, const std::string& text, std::chrono::seconds timeout) {

@@ -60,6 +60,9 @@ bool process_alive(pid_t pid);
 // `extra` is YAML appended at the end (more devices, volumes).
 std::string test_vmi_yaml(const std::string& name, const std::string& guest, const std::string& request,
                           const std::string& kernel_args, const std::string& extra = "");
+// Waits for the launcher to exit with `status` and returns its vm_stopped
+// event (both REQUIREd: a test ends there when either is not so).
+nlohmann::json wait_stopped(LauncherProcess& launcher, std::chrono::seconds timeout, int status);
 // Waits until the file holds `text`; false on timeout.
 bool wait_for_text(const std::string& path, const std::string& text, std::chrono::seconds timeout);
 // MemTotal in kB from a console log, or 0.

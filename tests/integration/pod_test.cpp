@@ -252,16 +252,12 @@ TEST_CASE("adopt: an OOM kill in the container's cgroup is reported, and the lau
     p.run_init_containers(guest_images());
     LauncherProcess l(p.compute_argv("ro"));
     REQUIRE(l.wait_event("qemu_started", 60s));
-    const auto code = l.wait_exit(180s);
-    REQUIRE(code);
-    CHECK(*code == 4);
+    auto stopped = itest::wait_stopped(l, 180s, 4);
     auto oom = l.wait_event("oom_killed", 1s);
     REQUIRE(oom);
     CHECK((*oom)["limit_bytes"] == p.memory_limit());
     CHECK((*oom)["oom_kills"].get<int>() >= 1);
-    auto stopped = l.wait_event("vm_stopped", 1s);
-    REQUIRE(stopped);
-    CHECK((*stopped)["outcome"] == "oom_killed");
+    CHECK(stopped["outcome"] == "oom_killed");
     CHECK_THAT(itest::read_file(p.termination_log()), Catch::StartsWith("OOMKilled:"));
     // The kernel counted the kill in the container's cgroup.
     CHECK_THAT(itest::read_file((p.cgroup() / "memory.oom_control").string()), !Catch::Contains("oom_kill 0"));
@@ -322,12 +318,8 @@ TEST_CASE("nested: an OOM kill in the VM's cgroup is reported the same way") {
     auto mode = l.wait_event("cgroup_mode", 60s);
     REQUIRE(mode);
     CHECK((*mode)["mode"] == "nested");
-    const auto code = l.wait_exit(180s);
-    REQUIRE(code);
-    CHECK(*code == 4);
-    auto stopped = l.wait_event("vm_stopped", 1s);
-    REQUIRE(stopped);
-    CHECK((*stopped)["outcome"] == "oom_killed");
+    auto stopped = itest::wait_stopped(l, 180s, 4);
+    CHECK(stopped["outcome"] == "oom_killed");
     CHECK_FALSE(l.wait_event("oom_watch_polling", 0s));  // writable: the eventfd works
     CHECK_THAT(itest::read_file(p.termination_log()), Catch::StartsWith("OOMKilled:"));
 }

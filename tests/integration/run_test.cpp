@@ -128,14 +128,10 @@ TEST_CASE("the VM boots in its cgroup, shuts down on SIGTERM through the power b
     CHECK(status["cgroup"]["oom_kills"] == 0);
 
     l.signal(SIGTERM);
-    const auto code = l.wait_exit(60s);
-    REQUIRE(code);
-    CHECK(*code == 0);
+    auto stopped = itest::wait_stopped(l, 60s, 0);
     const std::string console = itest::read_file(s.path("boot.console"));
     CHECK_THAT(console, Catch::Contains("VMIL: power button"));
-    auto stopped = l.wait_event("vm_stopped", 1s);
-    REQUIRE(stopped);
-    CHECK((*stopped)["outcome"] == "guest_shutdown");
+    CHECK(stopped["outcome"] == "guest_shutdown");
     CHECK_THAT(itest::read_file(s.path("boot.termination")), Catch::StartsWith("Completed"));
     check_nothing_left(s, "boot", qemu);
     // Every line of the JSON log is an object naming the VMI.
@@ -151,18 +147,14 @@ TEST_CASE("a guest that fills more memory than the cgroup leaves room for is OOM
     REQUIRE(plan);
     auto started = l.wait_event("qemu_started", 30s);
     REQUIRE(started);
-    const auto code = l.wait_exit(120s);
-    REQUIRE(code);
-    CHECK(*code == 4);
+    auto stopped = itest::wait_stopped(l, 120s, 4);
     auto oom = l.wait_event("oom_killed", 1s);
     REQUIRE(oom);
     CHECK((*oom)["limit_bytes"] == (*plan)["cgroup_limit_bytes"]);
     CHECK((*oom)["peak_bytes"].get<std::uint64_t>() >= (*plan)["cgroup_limit_bytes"].get<std::uint64_t>() - (1u << 20));
     CHECK((*oom)["oom_kills"].get<int>() >= 1);
     CHECK((*oom)["time"].get<double>() > 0);
-    auto stopped = l.wait_event("vm_stopped", 1s);
-    REQUIRE(stopped);
-    CHECK((*stopped)["outcome"] == "oom_killed");
+    CHECK(stopped["outcome"] == "oom_killed");
     CHECK_THAT(itest::read_file(s.path("oom.termination")), Catch::StartsWith("OOMKilled:"));
     CHECK_THAT(itest::read_file(s.path("oom.console")), Catch::Contains("VMIL: fill progress"));
     check_nothing_left(s, "oom", (*started)["pid"].get<pid_t>());
@@ -242,12 +234,8 @@ TEST_CASE("as PID 1 of a new PID namespace it runs the VM, reaps and exits clean
     LauncherProcess l(args);
     auto started = l.wait_event("qemu_started", 30s);
     REQUIRE(started);
-    const auto code = l.wait_exit(90s);
-    REQUIRE(code);
-    CHECK(*code == 0);
-    auto stopped = l.wait_event("vm_stopped", 1s);
-    REQUIRE(stopped);
-    CHECK((*stopped)["outcome"] == "guest_shutdown");
+    auto stopped = itest::wait_stopped(l, 90s, 0);
+    CHECK(stopped["outcome"] == "guest_shutdown");
     CHECK(itest::mem_total_kb(itest::read_file(s.path("pidone.console"))) > 0);
     check_nothing_left(s, "pidone");
 }
@@ -344,14 +332,10 @@ TEST_CASE("QEMU failing or crashing: exit 3, its own words in the log and the te
                                "printf 'no newline at the end' >&2\nexit 1\n";
         fs::permissions(fake, fs::perms::owner_all);
         LauncherProcess l(s.run_args(Vm{"failing", "256Mi", "256Mi", "", ""}, {"--qemu", fake.string()}));
-        const auto code = l.wait_exit(30s);
-        REQUIRE(code);
-        CHECK(*code == 3);
-        auto stopped = l.wait_event("vm_stopped", 1s);
-        REQUIRE(stopped);
-        CHECK((*stopped)["outcome"] == "qemu_failed");
-        CHECK((*stopped)["qemu_exit_code"] == 1);
-        CHECK_THAT((*stopped)["qemu_stderr"].dump(), Catch::Contains("is not a valid device model name") &&
+        auto stopped = itest::wait_stopped(l, 30s, 3);
+        CHECK(stopped["outcome"] == "qemu_failed");
+        CHECK(stopped["qemu_exit_code"] == 1);
+        CHECK_THAT(stopped["qemu_stderr"].dump(), Catch::Contains("is not a valid device model name") &&
                                                          Catch::Contains("no newline at the end"));
         CHECK_THAT(itest::read_file(s.path("failing.termination")),
                    Catch::StartsWith("Error: QEMU ended with exit status 1") && Catch::Contains("foo"));
@@ -364,12 +348,8 @@ TEST_CASE("QEMU failing or crashing: exit 3, its own words in the log and the te
         REQUIRE(started);
         auto qemu = l.wait_event("qemu_started", 1s);
         ::kill((*qemu)["pid"].get<pid_t>(), SIGSEGV);
-        const auto code = l.wait_exit(30s);
-        REQUIRE(code);
-        CHECK(*code == 3);
-        auto stopped = l.wait_event("vm_stopped", 1s);
-        REQUIRE(stopped);
-        CHECK((*stopped)["qemu_signal"] == SIGSEGV);
+        auto stopped = itest::wait_stopped(l, 30s, 3);
+        CHECK(stopped["qemu_signal"] == SIGSEGV);
         CHECK_THAT(itest::read_file(s.path("crash.termination")), Catch::Contains("killed by signal 11"));
         check_nothing_left(s, "crash");
     }
