@@ -49,10 +49,14 @@ for prog in qemu-system-x86_64 qemu-img xorrisofs "$busybox"; do
   [ -n "$path" ] || { echo "MISSING: $prog is not installed here to look up" >&2; failed=1; continue; }
   need "$prog" "$(owner "$path")" "$runtime"
 done
-file "$busybox" 2>/dev/null | grep -q "statically linked" || ldd "$busybox" 2>&1 | grep -q "not a dynamic" || {
+# Static: no program interpreter in its ELF headers (readelf comes with the
+# build tools; `file` need not be installed, and under pipefail a grep -q
+# that matched can still fail the pipeline, so no pipes here).
+headers=$(readelf -l "$busybox" 2>&1 || true)
+if ! grep -qi "elf file type" <<<"$headers" || grep -q "program interpreter" <<<"$headers"; then
   echo "MISSING: $busybox is not static: it cannot run inside a container disk image" >&2
   failed=1
-}
+fi
 
 # The build stage has every package setup.sh installs to build.
 for pkg in $(awk '/^  # build/{on=1; next} /^  # libraries/{on=1; next} /^  #/{on=0} on' "$root/scripts/setup.sh"); do
