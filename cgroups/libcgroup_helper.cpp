@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +78,11 @@ std::string error_reply(const std::system_error& e) {
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(0);
+    // Only the socket: a copy of an ownership lock (a state directory's, a
+    // cgroup's) must not outlive the launcher in this process.
+    const auto fd = static_cast<unsigned>(socket);
+    if (fd > 3) ::syscall(SYS_close_range, 3u, fd - 1, 0u);
+    ::syscall(SYS_close_range, fd + 1, ~0u, 0u);
     try {
         std::optional<LibcgroupBackend> backend;
         try {

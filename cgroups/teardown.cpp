@@ -112,11 +112,18 @@ TeardownReport tear_down(Backend& backend, const fs::path& dir, const TeardownLi
     return report;
 }
 
-std::optional<std::string> clean_stale(Backend& backend, const fs::path& dir, const TeardownLimits& limits) {
-    if (!path_exists(dir)) return std::nullopt;
-    const auto report = tear_down(backend, dir, limits);
-    return "removed stale cgroup " + dir.string() + " left by an earlier launcher (" +
-           std::to_string(report.killed) + (report.killed == 1 ? " process" : " processes") + " killed)";
+std::string clean_stale(Backend& backend, const fs::path& dir, const TeardownLimits& limits) {
+    auto report = kill_all(backend, dir, limits);
+    std::vector<fs::path> children;
+    std::error_code error;
+    for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error))
+        if (it->is_directory(error) && !it->is_symlink(error)) children.push_back(it->path());
+    if (error) throw std::system_error(error, "list " + dir.string());
+    for (const auto& child : children) report.killed += remove_tree(backend, child, limits).killed;
+    const std::size_t removed = children.size();
+    return "reusing the stale cgroup " + dir.string() + " left by a launcher that is gone (its lock was free; " +
+           std::to_string(report.killed) + (report.killed == 1 ? " process" : " processes") + " killed, " +
+           std::to_string(removed) + (removed == 1 ? " child cgroup" : " child cgroups") + " removed)";
 }
 
 }  // namespace cgroups

@@ -1,6 +1,6 @@
 // Emptying and removing a cgroup: kill everything left, wait until it is
 // empty, remove it (children first) with a bounded retry on EBUSY. Also
-// cleans a stale cgroup left by a launcher that was SIGKILLed.
+// empties a stale cgroup left by a launcher that is gone, for reuse.
 #pragma once
 
 #include "cgroups/backend.hpp"
@@ -41,9 +41,10 @@ TeardownReport remove_tree(Backend& backend, const std::filesystem::path& dir, c
 // kill_all, then remove_tree.
 TeardownReport tear_down(Backend& backend, const std::filesystem::path& dir, const TeardownLimits& limits = {});
 
-// If `dir` exists (a launcher of the same VM was SIGKILLed and left it),
-// tears it down and returns a line for the log saying so.
-std::optional<std::string> clean_stale(Backend& backend, const std::filesystem::path& dir,
-                                       const TeardownLimits& limits = {});
+// `dir` is a cgroup whose owner is provably gone (the caller holds its lock,
+// cgroup_lock.hpp): kills every process in it and below, removes its child
+// cgroups, and keeps `dir` itself for reuse (its lock is on that directory).
+// Returns a line for the log saying what was cleaned.
+std::string clean_stale(Backend& backend, const std::filesystem::path& dir, const TeardownLimits& limits = {});
 
 }  // namespace cgroups

@@ -60,8 +60,10 @@ struct Undo {
 
 // Creates each missing directory from `top` (exclusive, it exists) down to
 // `dir`; on v2 first enables +memory in each parent's subtree_control where
-// missing, top-down, so memory.* files exist in the children.
-void make_path(Backend& backend, Version version, const fs::path& top, const fs::path& dir, Undo& undo) {
+// missing, top-down, so memory.* files exist in the children. A level made
+// meanwhile by another launcher is fine (`dir` too: its lock decides); false
+// when a level vanished meanwhile (its maker removed it): the caller retries.
+bool make_path(Backend& backend, Version version, const fs::path& top, const fs::path& dir, Undo& undo) {
     fs::path at = top;
     const auto rel = dir.lexically_relative(top);
     for (const auto& part : rel) {
@@ -73,12 +75,13 @@ void make_path(Backend& backend, Version version, const fs::path& top, const fs:
         try {
             backend.create(at);
         } catch (const std::system_error& e) {
-            // A launcher of another VM made the shared parent meanwhile.
-            if (e.code() != std::errc::file_exists || at == dir) throw;
-            continue;
+            if (e.code() == std::errc::file_exists) continue;
+            if (e.code() == std::errc::no_such_file_or_directory) return false;
+            throw;
         }
         undo.made.push_back(at);
     }
+    return true;
 }
 
 // Nested mode: every process of the own cgroup (the launcher among them) moves
@@ -108,18 +111,24 @@ std::string move_to_leaf(Backend& backend, const fs::path& own) {
 
 }  // namespace
 
-std::string cgroup_name(const VmCgroupSpec& spec) {
+fs::path cgroup_subpath(const VmCgroupSpec& spec) {
     check_name_part("namespace", spec.vm_namespace);
     check_name_part("name", spec.vm_name);
-    return spec.vm_namespace + "-" + spec.vm_name;
+    return fs::path(spec.vm_namespace) / spec.vm_name;
 }
 
 fs::path vm_cgroup_path(const Detection& detection, Mode mode, const VmCgroupSpec& spec) {
-    const auto name = cgroup_name(spec);
-    if (mode == Mode::host) return detection.memory_root / relative_parent(spec.parent.value_or("vmi-launcher")) / name;
+    const auto sub = cgroup_subpath(spec);
+    if (mode == Mode::host) return detection.memory_root / relative_parent(spec.parent.value_or("vmi-launcher")) / sub;
     if (mode == Mode::nested) {
         if (!detection.own_dir) throw std::invalid_argument("nested mode: the launcher's own cgroup is not visible");
-        return *detection.own_dir / relative_parent(spec.parent.value_or("")) / name;
+        const auto rel = relative_parent(spec.parent.value_or("")) / sub;
+        // The launcher's leaf is a sibling of the first level: sharing its name would put the VM inside it.
+        if (*rel.begin() == launcher_leaf)
+            throw std::invalid_argument(std::string("nested mode: the cgroup \"") + launcher_leaf +
+                                        "\" is the launcher's own leaf; give --cgroup-parent to place VMs of "
+                                        "namespace \"" + spec.vm_namespace + "\" elsewhere");
+        return *detection.own_dir / rel;
     }
     throw std::invalid_argument("only host and nested modes make a VM cgroup, not " + std::string(to_string(mode)));
 }
@@ -145,12 +154,47 @@ VmCgroup VmCgroup::open(const Detection& detection, Mode mode, const VmCgroupSpe
 
     cg.path_ = vm_cgroup_path(detection, mode, spec);
     Backend& b = *cg.backend_;
-    if (auto stale = clean_stale(b, cg.path_)) cg.notices_.push_back(std::move(*stale));
-    if (mode == Mode::nested) cg.notices_.push_back(move_to_leaf(b, *detection.own_dir));
-
     Undo undo{b, {}};
     const auto top = mode == Mode::host ? detection.memory_root : *detection.own_dir;
-    make_path(b, cg.version_, top, cg.path_, undo);
+    // Nested mode moves the launcher to its leaf before the first mkdir (on
+    // v2 the own cgroup must be empty before it can enable +memory below).
+    bool moved = false;
+    auto move_once = [&] {
+        if (mode == Mode::nested && !moved) cg.notices_.push_back(move_to_leaf(b, *detection.own_dir));
+        moved = true;
+    };
+    // The lock decides, never the name: a cgroup is ours once we hold it.
+    constexpr int attempts = 20;
+    for (int attempt = 1;; ++attempt) {
+        if (!path_exists(cg.path_)) {
+            move_once();
+            if (!make_path(b, cg.version_, top, cg.path_, undo)) continue;
+        }
+        auto lock = try_lock_cgroup(cg.path_);
+        if (lock.result == LockResult::locked) {
+            cg.lock_ = std::move(lock.fd);
+            break;
+        }
+        if (lock.result == LockResult::busy) {
+            // What we made meanwhile is the other launcher's now.
+            undo.made.clear();
+            throw CgroupInUse("cgroup " + cg.path_.string() + " is in use by another launcher: VM " +
+                              spec.vm_namespace + "/" + spec.vm_name +
+                              " is running (the same VMI under another state directory?); nothing was changed");
+        }
+        if (attempt == attempts)
+            throw std::runtime_error("cgroup " + cg.path_.string() + ": removed and made anew " +
+                                     std::to_string(attempts) + " times while being locked; giving up");
+    }
+    const bool made_here =
+        std::find(undo.made.begin(), undo.made.end(), cg.path_) != undo.made.end();
+    if (std::find(undo.made.begin(), undo.made.end(), cg.path_.parent_path()) != undo.made.end())
+        cg.made_namespace_ = cg.path_.parent_path();
+    if (!made_here) cg.notices_.push_back(clean_stale(b, cg.path_));
+    move_once();
+    // Existing levels may still lack +memory on v2 (a stale cgroup, a parent made by another launcher).
+    if (!make_path(b, cg.version_, top, cg.path_, undo))
+        throw std::runtime_error("cgroup " + cg.path_.string() + " was removed while locked");
     const bool swap_accounting =
         path_exists(cg.path_ / (cg.version_ == Version::v1 ? "memory.memsw.limit_in_bytes" : "memory.swap.max"));
     for (const auto& w : limit_writes(cg.version_, spec.limits, swap_accounting)) b.set(cg.path_, w.file, w.value);
@@ -168,6 +212,8 @@ VmCgroup::VmCgroup(VmCgroup&& other) noexcept
       backend_(std::move(other.backend_)),
       join_(std::move(other.join_)),
       dir_(std::move(other.dir_)),
+      lock_(std::move(other.lock_)),
+      made_namespace_(std::move(other.made_namespace_)),
       notices_(std::move(other.notices_)),
       limit_warning_(std::move(other.limit_warning_)),
       owned_(std::exchange(other.owned_, false)) {}
@@ -185,6 +231,8 @@ VmCgroup& VmCgroup::operator=(VmCgroup&& other) noexcept {
     backend_ = std::move(other.backend_);
     join_ = std::move(other.join_);
     dir_ = std::move(other.dir_);
+    lock_ = std::move(other.lock_);
+    made_namespace_ = std::move(other.made_namespace_);
     notices_ = std::move(other.notices_);
     limit_warning_ = std::move(other.limit_warning_);
     owned_ = std::exchange(other.owned_, false);
@@ -210,6 +258,17 @@ TeardownReport VmCgroup::close() {
     dir_.reset();
     auto report = tear_down(*backend_, path_);
     owned_ = false;
+    if (made_namespace_) {
+        // Only when empty: rmdir fails (EBUSY) while another VM of the
+        // namespace has its cgroup there, and a launcher making one
+        // meanwhile retries when the level vanishes under it.
+        try {
+            backend_->remove(*made_namespace_);
+        } catch (const std::system_error&) {
+        }
+        made_namespace_.reset();
+    }
+    lock_.reset();  // held to the end, so no one takes the cgroup while it is torn down
     return report;
 }
 

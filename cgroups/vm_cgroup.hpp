@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cgroups/backend.hpp"
+#include "cgroups/cgroup_lock.hpp"
 #include "cgroups/detect.hpp"
 #include "cgroups/limits.hpp"
 #include "cgroups/mode.hpp"
@@ -21,7 +22,7 @@ namespace cgroups {
 
 struct VmCgroupSpec {
     std::string vm_namespace;           // "default"
-    std::string vm_name;                // "testvm1": the cgroup is "<namespace>-<name>"
+    std::string vm_name;                // "testvm1": the cgroup is "<parent>/<namespace>/<name>"
     std::optional<std::string> parent{};  // --cgroup-parent. host: below the memory root
                                         // (default "vmi-launcher"); nested: below the
                                         // launcher's own cgroup (default: that cgroup)
@@ -35,10 +36,14 @@ inline constexpr const char* launcher_leaf = "launcher";
 
 class VmCgroup {
 public:
-    // host/nested: cleans a stale cgroup of the same VM, creates the cgroup
-    // and sets the limits; on failure removes what it made and throws (errors
-    // name the operation and path). adopt: the launcher's own cgroup, read
-    // and compared with the plan, never written. `mode` is host, nested or adopt.
+    // host/nested: creates the cgroup (or finds it) and takes its lock
+    // (cgroup_lock.hpp), held until close(). A cgroup another launcher holds
+    // throws CgroupInUse and nothing is changed. One that existed with its
+    // lock free was left by a launcher that is gone: it is emptied (processes
+    // killed, child cgroups removed) and reused. Then sets the limits; on
+    // failure removes what it made and throws (errors name the operation and
+    // path). adopt: the launcher's own cgroup, read and compared with the
+    // plan, never written. `mode` is host, nested or adopt.
     static VmCgroup open(const Detection& detection, Mode mode, const VmCgroupSpec& spec,
                          std::shared_ptr<Backend> backend);
 
@@ -72,8 +77,10 @@ public:
     // Moves an existing process in (through cgroup.procs).
     void attach(pid_t pid);
 
-    // Kills what is left, waits until empty, removes the cgroup. Nothing in
-    // adopt mode. Idempotent; throws when the cgroup cannot be removed.
+    // Kills what is left, waits until empty, removes the cgroup, and the
+    // namespace level above it when open() made it and it is empty now; then
+    // lets go of the lock. Nothing in adopt mode. Idempotent; throws when the
+    // cgroup cannot be removed.
     TeardownReport close();
 
 private:
@@ -85,16 +92,23 @@ private:
     std::shared_ptr<Backend> backend_;
     UniqueFd join_;
     UniqueFd dir_;
+    UniqueFd lock_;  // flock held on the cgroup directory while the VM lives
+    std::optional<std::filesystem::path> made_namespace_{};  // the <namespace> level, when open() made it
     std::vector<std::string> notices_;
     std::optional<std::string> limit_warning_{};
     bool owned_ = false;  // made by us, so removed by us
 };
 
-// "<namespace>-<name>"; throws std::invalid_argument for a name that is no
-// safe directory name (empty, '/', leading '.').
-std::string cgroup_name(const VmCgroupSpec& spec);
+// "<namespace>/<name>": two directory levels, so that no two VMs share a
+// cgroup ("a-b"/"c" and "a"/"b-c" differ). Throws std::invalid_argument for a
+// part that is no safe directory name (empty, '/', leading '.'); the VMI's
+// validation allows only DNS-1123 labels there.
+std::filesystem::path cgroup_subpath(const VmCgroupSpec& spec);
 
-// Where the VM cgroup goes for host or nested mode (pure).
+// Where the VM cgroup goes for host or nested mode (pure):
+// host:   <memory root>/<parent, default vmi-launcher>/<namespace>/<name>
+// nested: <own cgroup>/<parent, default none>/<namespace>/<name>; a first
+//         level named like the launcher's leaf ("launcher") is refused.
 std::filesystem::path vm_cgroup_path(const Detection& detection, Mode mode, const VmCgroupSpec& spec);
 
 }  // namespace cgroups

@@ -129,8 +129,15 @@ def main(argv: list[str]) -> int:
 
 
 def _remove_empty_cgroup(path: Path) -> None:
-    """The parent the launcher made for the benchmark's VMs, once they are gone."""
+    """The parent the launcher made for the benchmark's VMs, once they are gone,
+    with the <namespace> levels below it (VM cgroups are <parent>/<namespace>/<name>)."""
     try:
+        for level in path.iterdir():
+            if level.is_dir():
+                try:
+                    level.rmdir()  # only when empty: a cgroup with children refuses
+                except OSError:
+                    pass
         path.rmdir()
     except OSError:
         pass

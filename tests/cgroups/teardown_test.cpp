@@ -131,8 +131,19 @@ TEST_CASE("a process that joins after the kill is killed when rmdir says EBUSY",
     CHECK(fake.log() == Log{"rmdir memory/vm", "kill 77", "rmdir memory/vm"});
 }
 
-TEST_CASE("clean_stale says nothing when there is nothing stale", "[teardown]") {
+TEST_CASE("clean_stale kills everything inside, removes the child cgroups and keeps the cgroup", "[teardown]") {
     FakeCgroupfs fake({.layout = FakeLayout::hybrid});
-    CHECK(clean_stale(fake, fake.root() / "memory/none") == std::nullopt);
-    CHECK(fake.log().empty());
+    const auto vm = fake.root() / "memory/vm";
+    fake.create(vm);
+    fake.create(vm / "a");
+    fake.create(vm / "a" / "b");
+    fake.add_process(vm, 11);
+    fake.add_process(vm / "a" / "b", 12);
+    fake.clear_log();
+    CHECK(clean_stale(fake, vm) == "reusing the stale cgroup " + vm.string() +
+                                       " left by a launcher that is gone (its lock was free; 2 processes killed, "
+                                       "1 child cgroup removed)");
+    CHECK(fake.log() == Log{"kill 11", "kill 12", "rmdir memory/vm/a/b", "rmdir memory/vm/a"});
+    CHECK(path_exists(vm));
+    CHECK_FALSE(path_exists(vm / "a"));
 }

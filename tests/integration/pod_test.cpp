@@ -292,7 +292,7 @@ TEST_CASE("nested: writable cgroupfs, the VM gets a child cgroup with the plan's
     auto ready = l.wait_event("cgroup_ready", 30s);
     REQUIRE(ready);
     REQUIRE(l.wait_event("qmp_ready", 30s));
-    const fs::path vm = p.cgroup() / "itest-nested-boot";
+    const fs::path vm = p.cgroup() / "itest" / "nested-boot";  // <own cgroup>/<namespace>/<name>
     const fs::path leaf = p.cgroup() / "launcher";
     CHECK(std::stoull(itest::read_file((vm / "memory.limit_in_bytes").string())) == (*plan)["cgroup_limit_bytes"]);
     // The VM's limit sits inside the container's: the launcher's own share is left to it.

@@ -77,7 +77,7 @@ private:
 
 const std::string memory_root = "/sys/fs/cgroup/memory";
 
-std::string vm_cgroup(const std::string& name) { return memory_root + "/vmi-launcher-itest/itest-" + name; }
+std::string vm_cgroup(const std::string& name) { return memory_root + "/vmi-launcher-itest/itest/" + name; }
 
 // Nothing of the VM is left: no cgroup, no state directory, no QEMU.
 void check_nothing_left(const Scratch& s, const std::string& name, pid_t qemu_pid = -1) {
@@ -104,7 +104,7 @@ TEST_CASE("the VM boots in its cgroup, shuts down on SIGTERM through the power b
     // The plan's limit is in place and QEMU is inside.
     CHECK(std::stoull(itest::read_file(path + "/memory.limit_in_bytes")) == (*plan)["cgroup_limit_bytes"]);
     CHECK_THAT(itest::read_file("/proc/" + std::to_string(qemu) + "/cgroup"),
-               Catch::Contains("memory:/vmi-launcher-itest/itest-boot\n"));
+               Catch::Contains("memory:/vmi-launcher-itest/itest/boot\n"));
     CHECK_THAT(itest::read_file(path + "/cgroup.procs"), Catch::Contains(std::to_string(qemu)));
 
     // Wait for the guest to be up, then ask it to shut down.
