@@ -66,12 +66,16 @@ std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, 
         for (const auto& w : cgroups::limit_writes(r.detection.version, cg.limits, true)) {
             writes += fmt::format(" {}={}", w.file, w.value);
         }
-        step(fmt::format("clean a stale {} if one is left, create it, write{}", path.string(), writes));
+        step(fmt::format("create {} (or find it) and lock it; refuse if another launcher holds it; one whose lock is "
+                         "free was left by a launcher that is gone: kill what is in it and reuse it; write{}",
+                         path.string(), writes));
     } else if (r.cgroup_mode.mode == cgroups::Mode::adopt) {
         step(fmt::format("adopt the launcher's own cgroup; compare its limit with {} bytes; write nothing",
                          cg.limits.max_bytes));
     }
-    step(fmt::format("state directory {} (locked; a stale one is removed)", r.state_dir.string()));
+    step(fmt::format("state directory {}: made with its ownership record {}, locked; an existing one is refused "
+                     "unless its record names this VMI and its lock is free (then it is emptied and reused)",
+                     r.state_dir.string(), state_lock_name));
     for (const auto& p : r.launch.prepare) {
         switch (p.kind) {
             case qemu_args::PrepareStep::Kind::overlay:

@@ -109,7 +109,8 @@ void Supervisor::start() {
     if (mode != cgroups::Mode::none && !run_.backend) throw std::logic_error("run: no cgroup backend begun");
 
     std::optional<std::string> stale;
-    state_.emplace(StateDir::acquire(run_.state_dir, stale));
+    state_.emplace(StateDir::acquire(
+        run_.state_dir, run_.spec.metadata.namespace_name + "/" + run_.spec.metadata.name, stale));
     if (stale) log_.warn("stale_state_cleaned", *stale);
 
     qemu_args::prepare_files(run_.launch);

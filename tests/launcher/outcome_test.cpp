@@ -3,12 +3,9 @@
 
 #include <signal.h>
 
-#include <filesystem>
-#include <fstream>
 
 #include "launcher/exit_codes.hpp"
 #include "launcher/outcome.hpp"
-#include "launcher/state_dir.hpp"
 
 using namespace launcher;
 
@@ -49,33 +46,4 @@ TEST_CASE("the termination message names the reason first") {
     EndingReport huge = failed;
     huge.qemu_stderr_tail.assign(100, std::string(100, 'x'));
     CHECK(termination_message(huge).size() == 4096);
-}
-
-TEST_CASE("the state directory: locked while in use, stale ones cleaned, removed at the end") {
-    namespace fs = std::filesystem;
-    const fs::path root = fs::temp_directory_path() / ("state-test-" + std::to_string(getpid()));
-    const fs::path dir = root / "ns" / "vm";
-    {
-        std::optional<std::string> stale;
-        StateDir d = StateDir::acquire(dir, stale);
-        CHECK_FALSE(stale);
-        CHECK(fs::is_directory(dir));
-        CHECK((fs::status(dir).permissions() & fs::perms::others_all) == fs::perms::none);
-        std::optional<std::string> again;
-        CHECK_THROWS_WITH(StateDir::acquire(dir, again), Catch::Contains("already running") &&
-                                                             Catch::Contains(std::to_string(getpid())));
-    }
-    CHECK_FALSE(fs::exists(dir));
-    // One left behind (its launcher died): cleaned, with a notice.
-    fs::create_directories(dir);
-    std::ofstream(dir / "launcher.pid") << "12345\n";
-    std::ofstream(dir / "console.log") << "old";
-    {
-        std::optional<std::string> stale;
-        StateDir d = StateDir::acquire(dir, stale);
-        REQUIRE(stale);
-        CHECK_THAT(*stale, Catch::Contains("stale"));
-        CHECK_FALSE(fs::exists(dir / "console.log"));
-    }
-    fs::remove_all(root);
 }
