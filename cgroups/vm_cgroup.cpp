@@ -166,11 +166,13 @@ VmCgroup VmCgroup::open(const Detection& detection, Mode mode, const VmCgroupSpe
     // The lock decides, never the name: a cgroup is ours once we hold it.
     constexpr int attempts = 20;
     for (int attempt = 1;; ++attempt) {
-        if (!path_exists(cg.path_)) {
+        CgroupLock lock;  // vanished until tried
+        if (path_exists(cg.path_)) {
+            lock = try_lock_cgroup(cg.path_);
+        } else {
             move_once();
-            if (!make_path(b, cg.version_, top, cg.path_, undo)) continue;
+            if (make_path(b, cg.version_, top, cg.path_, undo)) lock = try_lock_cgroup(cg.path_);
         }
-        auto lock = try_lock_cgroup(cg.path_);
         if (lock.result == LockResult::locked) {
             cg.lock_ = std::move(lock.fd);
             break;
@@ -182,12 +184,12 @@ VmCgroup VmCgroup::open(const Detection& detection, Mode mode, const VmCgroupSpe
                               spec.vm_namespace + "/" + spec.vm_name +
                               " is running (the same VMI under another state directory?); nothing was changed");
         }
+        // Vanished: a level or the cgroup itself was removed meanwhile by the launcher that made it.
         if (attempt == attempts)
             throw std::runtime_error("cgroup " + cg.path_.string() + ": removed and made anew " +
                                      std::to_string(attempts) + " times while being locked; giving up");
     }
-    const bool made_here =
-        std::find(undo.made.begin(), undo.made.end(), cg.path_) != undo.made.end();
+    const bool made_here = std::find(undo.made.begin(), undo.made.end(), cg.path_) != undo.made.end();
     if (std::find(undo.made.begin(), undo.made.end(), cg.path_.parent_path()) != undo.made.end())
         cg.made_namespace_ = cg.path_.parent_path();
     if (!made_here) cg.notices_.push_back(clean_stale(b, cg.path_));
