@@ -119,7 +119,7 @@ TEST_CASE("nested mode in a container with a delegated, writable cgroup", "[inte
     CHECK(report.count("error") == 0);
     CHECK(report.at("confined") == "yes");
     CHECK(report.at("mode") == "nested");
-    CHECK(report.at("vm") == "ns-vm");
+    CHECK(report.at("vm") == "ns/vm");
     CHECK_THAT(report.at("notice"), Catch::Contains("into the leaf"));
     CHECK(report.at("hog_killed") == "yes");
     CHECK(report.at("kill_events") == "1");

@@ -3,6 +3,8 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
+#include "cgroups/teardown.hpp"
+
 #include "integration_support.hpp"
 
 #include <sys/prctl.h>
@@ -32,7 +34,9 @@ int main(int argc, char** argv) {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     const int failures = Catch::Session().run(argc, argv);
     try {
-        if (std::filesystem::exists(m.parent_dir())) m.backend->remove(m.parent_dir());
+        // With the namespace levels below it (<parent>/<namespace>/<name>): one
+        // made by a launcher the stale test killed is left by the next.
+        if (std::filesystem::exists(m.parent_dir())) cgroups::remove_tree(*m.backend, m.parent_dir());
     } catch (const std::exception& e) {
         std::cerr << "cannot remove the tests' parent cgroup: " << e.what() << "\n";
     }

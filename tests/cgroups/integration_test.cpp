@@ -215,22 +215,24 @@ TEST_CASE("a stale cgroup left by a SIGKILLed launcher is cleaned at the next st
     ::kill(launcher, SIGKILL);
     require_killed(wait_for(launcher, 10s));
 
-    const auto stale_dir = machine().parent_dir() / "test-stale";
+    const auto stale_dir = machine().parent_dir() / "test" / "stale";
     REQUIRE(path_exists(stale_dir));
     const auto left = parse_pids(read_text(stale_dir / "cgroup.procs"));
     REQUIRE(left.size() == 1);
 
     auto vm = make_vm("stale", {.max_bytes = 64 * mib});
     REQUIRE(vm.notices().size() == 1);
-    CHECK(vm.notices()[0] == "removed stale cgroup " + stale_dir.string() +
-                                 " left by an earlier launcher (1 process killed)");
+    CHECK(vm.notices()[0] == "reusing the stale cgroup " + stale_dir.string() +
+                                 " left by a launcher that is gone (its lock was free; 1 process killed, "
+                                 "0 child cgroups removed)");
+    CHECK(vm.path() == stale_dir);
     require_killed(wait_for(left[0], 10s));  // the orphaned VM process came back to this subreaper
     CHECK(parse_pids(read_text(vm.path() / "cgroup.procs")).empty());
 }
 
 TEST_CASE("host mode on a read-only cgroupfs: a clear error and nothing left behind", "[integration]") {
     const auto& m = machine();
-    const auto vm_dir = m.parent_dir() / "test-readonly";
+    const auto vm_dir = m.parent_dir() / "test" / "readonly";
     Pipe report;
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
