@@ -219,6 +219,10 @@ Taken take_existing(const fs::path& path, const std::string& vm, Fd& dir, Fd& lo
     const std::string advice_foreign =
         "it is not a vmi-launcher state directory; choose another --state-dir, or remove it yourself if it is "
         "not needed";
+    // Only a regular file is opened: opening a device or a FIFO can have effects of its own.
+    struct stat lock_st {};
+    if (::fstatat(d.get(), state_lock_name, &lock_st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(lock_st.st_mode))
+        refuse(path, fmt::format("exists and has no ownership record ({} is no file)", state_lock_name), advice_foreign);
     Fd l(::openat(d.get(), state_lock_name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!l) {
         if (errno == ENOENT || errno == ELOOP || errno == ENXIO)

@@ -134,6 +134,8 @@ TEST_CASE("an existing directory without an ownership record is refused and left
     SECTION("an old launcher's pid file") { write(d / "launcher.pid", "12345\n"); }
     SECTION("a lock file that is no record") { write(d / state_lock_name, "12345\n"); }
     SECTION("a lock file that is a symbolic link") { fs::create_symlink(d / "data.txt", d / state_lock_name); }
+    SECTION("a lock file that is a FIFO") { REQUIRE(::mkfifo((d / state_lock_name).c_str(), 0600) == 0); }
+    SECTION("a lock file that is a directory") { fs::create_directory(d / state_lock_name); }
     const auto before = snapshot(s.root());
     std::optional<std::string> stale;
     CHECK_THROWS_AS(StateDir::acquire(d, "ns/vm", stale), StateDirRefused);
