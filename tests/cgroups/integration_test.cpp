@@ -23,8 +23,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -382,7 +384,18 @@ TEST_CASE("libcgroup works from its helper process and leaves its tables out of 
         // release() ends the helper; a later set starts another.
         backend.release();
         CHECK(backend.helper_pid() == -1);
+        // By then the launcher holds its ownership locks (state directory,
+        // cgroup): a forked helper must not keep a copy of them alive.
+        const auto held = std::filesystem::temp_directory_path() / ("helper-fd-test-" + std::to_string(::getpid()));
+        const UniqueFd lock(::open(held.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        REQUIRE(lock);
         backend.set(dir, "memory.limit_in_bytes", std::to_string(32 * mib));
+        std::vector<std::string> helper_fds;
+        for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(backend.helper_pid()) + "/fd"))
+            helper_fds.push_back(std::filesystem::read_symlink(e.path()).string());
+        ::unlink(held.c_str());
+        CHECK(std::find(helper_fds.begin(), helper_fds.end(), held.string()) == helper_fds.end());
+        CHECK(helper_fds.size() <= 4);  // stdin, stdout, stderr and its socket
         CHECK(parse_limit(read_text(dir / "memory.limit_in_bytes")) == 32 * mib);
         CHECK(backend.helper_pid() > 0);
         CHECK(backend.helper_pid() != first);
