@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
-#include <optional>
 #include <string>
 
 namespace cgroups {
