@@ -197,6 +197,11 @@ Taken create_new(const fs::path& path, const std::string& vm, Fd& dir, Fd& lock)
         discard();
         if (error == EEXIST || error == ENOTEMPTY) return Taken::exists;
         if (error == ENOENT) return Taken::vanished;
+        if (error == EINVAL)
+            throw std::runtime_error(fmt::format("state directory {}: its file system cannot rename without replacing "
+                                                 "(renameat2 RENAME_NOREPLACE); give --state-root or --state-dir "
+                                                 "on another (tmpfs, ext4, xfs, btrfs)",
+                                                 path.string()));
         throw std::system_error(error, std::generic_category(), "rename " + tmp.string() + " to " + path.string());
     }
     dir = std::move(tmp_dir);
