@@ -82,7 +82,11 @@ int cmd_status(const VmRef& ref, const std::string& output) {
     } catch (const std::system_error& e) {
         throw std::runtime_error(not_running(ref, dir, socket, e));
     }
-    if (s.contains("error")) throw std::runtime_error(fmt::format("the launcher of {} answered: {}", ref.name, s["error"].dump()));
+    if (s.contains("error")) {
+        const auto& e = s["error"];
+        throw std::runtime_error(
+            fmt::format("the launcher of {} answered: {}", ref.name, e.is_string() ? e.get<std::string>() : e.dump()));
+    }
     if (output == "json") {
         std::cout << s.dump(2) << "\n";
         return exit_ok;

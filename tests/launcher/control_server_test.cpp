@@ -261,3 +261,17 @@ TEST_CASE("status and console after the launcher was killed say the VM is not ru
                       Catch::Contains("ns/vm is not running") && Catch::Contains(stale_dir) &&
                           Catch::Contains("next `vmi-launcher run`") && !Catch::Contains("Connection refused"));
 }
+
+TEST_CASE("status shows the launcher's error answer in plain words") {
+    TempDir dir;
+    boost::asio::io_context io;
+    ControlServer::Limits limits;
+    limits.max_clients = 0;  // every client is told the server is busy
+    ControlServer server(io, launcher::listen_unix(dir / "control.sock"), requests(), limits);
+    Running running(io);
+    launcher::VmRef ref;
+    ref.name = "ns/vm";
+    ref.state_dir = dir.path().string();
+    CHECK_THROWS_WITH(launcher::cmd_status(ref, "text"),
+                      Catch::StartsWith("the launcher of ns/vm answered: busy: 0 control clients"));
+}
