@@ -121,7 +121,12 @@ int run_cli(int argc, char** argv) {
                     "where to write the Kubernetes termination message (default /dev/termination-log when it exists)");
     run->add_option("--console-log", run_args.console_log,
                     "keep the guest's serial console output in this file (default: in the state directory, removed "
-                    "at exit)");
+                    "at exit); created 0600")
+        ->type_name("FILE");
+    run->add_option("--console-log-max", run_args.console_log_max,
+                    "rotate the console log at this size: FILE becomes FILE.1 (replacing it) and a new FILE starts, "
+                    "so at most 2 x SIZE is kept (a quantity, 4Ki to 64Gi; default 8Mi)")
+        ->type_name("SIZE");
     run->add_flag("--dry-run", run_args.dry_run, "print every step it would take; start and create nothing");
 
     VmRef status_ref;

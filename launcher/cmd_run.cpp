@@ -16,6 +16,7 @@
 #include "launcher/input.hpp"
 #include "launcher/log.hpp"
 #include "launcher/plan_args.hpp"
+#include "launcher/rotating_log.hpp"
 #include "launcher/run_args.hpp"
 #include "launcher/state_dir.hpp"
 #include "launcher/supervisor.hpp"
@@ -93,6 +94,11 @@ std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, 
         }
     }
     step(fmt::format("QMP: listen on {} and pass it to QEMU", r.launch.qmp_socket));
+    if (!r.launch.console_socket.empty()) {
+        step(fmt::format("serial console: a socket pair, QEMU's end passed; the launcher logs to {} (rotated at {} "
+                         "bytes) and serves console clients on {}",
+                         r.launch.console_log, r.launch.console_log_max_bytes, r.launch.console_socket));
+    }
     step("exec, inside the cgroup before its first instruction: " + qemu_args::shell_quote(r.launch.argv));
     step(fmt::format("watch OOM kills and pressure; on SIGTERM or SIGINT press the power button, wait {} s, then "
                      "SIGTERM and SIGKILL",
@@ -139,6 +145,7 @@ int cmd_run(const RunArgs& args) {
     qemu_args::LaunchOptions options = launch_options(args.launch, spec, accel.accel);
     if (!args.dry_run) options.qemu_binary = find_program(args.launch.qemu);
     options.console_log = args.console_log.empty() ? "" : fs::absolute(args.console_log).string();
+    if (!args.console_log_max.empty()) options.console_log_max_bytes = parse_console_log_max(args.console_log_max);
     run.state_dir = options.state_dir;
     run.launch = qemu_args::build_launch_plan(spec, run.memory, qemu_args::resolve_sources(spec, source_options(args.launch)),
                                               options);

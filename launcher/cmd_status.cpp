@@ -4,13 +4,17 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <string_view>
+#include <system_error>
 
 #include <fmt/format.h>
 
 #include "launcher/commands.hpp"
+#include "launcher/console_relay.hpp"
 #include "launcher/control_server.hpp"
 #include "launcher/exit_codes.hpp"
 #include "launcher/state_dir.hpp"
@@ -43,8 +47,10 @@ public:
         ::cfmakeraw(&raw);
         active_ = ::tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
     }
-    ~RawTerminal() {
+    ~RawTerminal() { restore(); }
+    void restore() {
         if (active_) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+        active_ = false;
     }
 
 private:
@@ -52,18 +58,42 @@ private:
     bool active_ = false;
 };
 
+// A socket file nobody listens on: its launcher was killed (SIGKILL, a
+// crash) and could not clean up. Say that, not "Connection refused".
+std::string not_running(const VmRef& ref, const fs::path& dir, const fs::path& socket, const std::system_error& e) {
+    if (e.code().value() == ECONNREFUSED) {
+        return fmt::format("{} is not running: no launcher listens on {} (it was killed without cleaning up); the "
+                           "stale state directory {} is left, and the next `vmi-launcher run` of this VM removes it",
+                           ref.name, socket.string(), dir.string());
+    }
+    if (e.code().value() == ENOENT) return fmt::format("{} is not running (no {})", ref.name, socket.string());
+    return fmt::format("cannot reach the launcher of {}: {}", ref.name, e.what());
+}
+
 }  // namespace
 
 int cmd_status(const VmRef& ref, const std::string& output) {
-    const fs::path socket = state_dir_of(ref) / "control.sock";
+    const fs::path dir = state_dir_of(ref);
+    const fs::path socket = dir / "control.sock";
     if (!fs::exists(socket)) throw std::runtime_error(fmt::format("{} is not running (no {})", ref.name, socket.string()));
-    const auto s = control_request(socket.string(), "status");
+    nlohmann::json s;
+    try {
+        s = control_request(socket.string(), "status");
+    } catch (const std::system_error& e) {
+        throw std::runtime_error(not_running(ref, dir, socket, e));
+    }
+    if (s.contains("error")) {
+        const auto& e = s["error"];
+        throw std::runtime_error(
+            fmt::format("the launcher of {} answered: {}", ref.name, e.is_string() ? e.get<std::string>() : e.dump()));
+    }
     if (output == "json") {
         std::cout << s.dump(2) << "\n";
         return exit_ok;
     }
     fmt::print("vmi:        {}\n", s.value("vmi", "?"));
     fmt::print("status:     {}\n", s.value("status", "?"));
+    if (s.contains("qemu_error")) fmt::print("            {}\n", s.value("qemu_error", ""));
     fmt::print("pids:       launcher {}, qemu {}\n", s.value("launcher_pid", 0), s.value("qemu_pid", 0));
     fmt::print("uptime:     {:.1f} s\n", s.value("uptime_seconds", 0.0));
     fmt::print("guest:      {} ({})\n", show_bytes(s["guest_bytes"]), s.value("accel", "?"));
@@ -87,19 +117,34 @@ int cmd_status(const VmRef& ref, const std::string& output) {
 }
 
 int cmd_console(const VmRef& ref) {
-    const fs::path socket = state_dir_of(ref) / "console.sock";
+    const fs::path dir = state_dir_of(ref);
+    const fs::path socket = dir / "console.sock";
     if (!fs::exists(socket)) throw std::runtime_error(fmt::format("{} has no serial console at {}", ref.name, socket.string()));
-    Fd conn = connect_unix(socket);
+    Fd conn;
+    try {
+        conn = connect_unix(socket);
+    } catch (const std::system_error& e) {
+        throw std::runtime_error(not_running(ref, dir, socket, e));
+    }
     if (::isatty(STDERR_FILENO)) fmt::print(stderr, "connected to {} (detach with Ctrl-])\r\n", ref.name);
     RawTerminal raw;
     constexpr char detach_key = 0x1d;  // Ctrl-]
     char buf[4096];
+    bool first = true;
     pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {conn.get(), POLLIN, 0}};
     for (;;) {
         if (::poll(fds, 2, -1) < 0) continue;
         if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = ::read(conn.get(), buf, sizeof buf);
             if (n <= 0) break;  // the VM is gone
+            const std::string_view got(buf, static_cast<std::size_t>(n));
+            if (first && got.starts_with(console_busy_prefix)) {
+                // Another client has the console: say so plainly, not as guest output.
+                raw.restore();
+                std::string line(got.substr(0, got.find('\r')));
+                throw std::runtime_error(fmt::format("{}: {}", ref.name, line.substr(std::string_view("vmi-launcher: ").size())));
+            }
+            first = false;
             if (::write(STDOUT_FILENO, buf, static_cast<std::size_t>(n)) < 0) break;
         }
         if (fds[0].revents & (POLLIN | POLLHUP)) {

@@ -18,6 +18,7 @@ struct RunArgs {
     std::string log_format;            // text or json; default: text on a terminal
     std::string termination_log;       // default: /dev/termination-log when it exists
     std::string console_log;           // keep the serial console's output here (default: in the state directory)
+    std::string console_log_max;       // rotation size of the console log (a quantity); default 8Mi
     bool dry_run = false;
 };
 

@@ -20,6 +20,7 @@
 #include "cgroups/events.hpp"
 #include "cgroups/libcgroup_backend.hpp"
 #include "cgroups/stats.hpp"
+#include "launcher/console_relay.hpp"
 #include "launcher/control_server.hpp"
 #include "launcher/exit_codes.hpp"
 #include "launcher/oom_guard.hpp"
@@ -27,6 +28,7 @@
 #include "launcher/qmp_client.hpp"
 #include "launcher/spawn.hpp"
 #include "launcher/state_dir.hpp"
+#include "launcher/status_report.hpp"
 #include "launcher/unix_socket.hpp"
 #include "qemu-args/prepare.hpp"
 
@@ -70,6 +72,7 @@ private:
     void request_shutdown(int signo);
     void stop_qemu(bool escalate);
     void status(ControlServer::Reply reply);
+    Fd start_console();
     void qemu_exited(int status);
     void stop_when_drained();
     int finish();
@@ -89,6 +92,7 @@ private:
     std::optional<cgroups::VmCgroup> cgroup_;
     std::optional<cgroups::OomWatcher> oom_;
     std::optional<ControlServer> control_;
+    std::optional<ConsoleRelay> console_;
     std::optional<boost::process::async_pipe> stderr_pipe_;
     asio::streambuf stderr_buf_;
     std::deque<std::string> stderr_tail_;
@@ -138,10 +142,13 @@ void Supervisor::start() {
     Fd qmp_listener = listen_unix(run_.launch.qmp_socket);
     const int qmp_high = move_high(qmp_listener.release());
     Fd qmp_keep(qmp_high);
+    // The serial console: QEMU's end of a socket pair, the launcher reading the other.
+    Fd console_keep = run_.launch.console_socket.empty() ? Fd() : start_console();
     SpawnRequest req;
     req.argv = run_.launch.argv;
     for (const auto& slot : run_.launch.fds) {
         if (slot.kind == qemu_args::FdSlot::Kind::qmp_listener) req.fds.emplace_back(qmp_high, slot.number);
+        if (slot.kind == qemu_args::FdSlot::Kind::console) req.fds.emplace_back(console_keep.get(), slot.number);
         // A tap device the launcher was handed stays at its number.
         if (slot.kind == qemu_args::FdSlot::Kind::tap) req.fds.emplace_back(slot.number, slot.number);
     }
@@ -161,15 +168,10 @@ void Supervisor::start() {
     // The kernel queues this connection on the listener until QEMU accepts it.
     connect_qmp(connect_unix(run_.launch.qmp_socket));
     qmp_keep.reset();  // QEMU holds its own copy
+    console_keep.reset();
 
     control_.emplace(io_, listen_unix(run_.state_dir / "control.sock"),
-                     [this](const std::string& request, ControlServer::Reply reply) {
-                         if (request == "status") {
-                             status(std::move(reply));
-                         } else {
-                             reply({{"error", "unknown request \"" + request + "\" (try status)"}});
-                         }
-                     });
+                     ControlServer::Requests{{"status", [this](ControlServer::Reply reply) { status(std::move(reply)); }}});
     wait_signals();
 }
 
@@ -366,46 +368,34 @@ void Supervisor::stop_qemu(bool escalate) {
 }
 
 void Supervisor::status(ControlServer::Reply reply) {
-    json s;
-    s["vmi"] = run_.spec.metadata.namespace_name + "/" + run_.spec.metadata.name;
-    s["launcher_pid"] = ::getpid();
-    s["qemu_pid"] = qemu_pid_;
-    s["uptime_seconds"] = epoch_seconds() - started_at_;
-    s["guest_bytes"] = run_.memory.guest.value;
-    s["accel"] = vmi::to_string(run_.memory.options.accel);
-    if (cgroup_) {
-        json c;
-        c["mode"] = std::string(to_string(cgroup_->mode()));
-        c["path"] = cgroup_->path().string();
-        try {
-            const auto st = cgroups::read_stats(cgroup_->version(), cgroup_->path());
-            c["usage_bytes"] = st.usage_bytes;
-            c["peak_bytes"] = st.peak_bytes ? json(*st.peak_bytes) : json(nullptr);
-            c["limit_bytes"] = st.limit_bytes ? json(*st.limit_bytes) : json(nullptr);
-            c["oom_kills"] = st.events.kill_events();
-            c["high_events"] = st.events.high;
-            c["max_events"] = st.events.max;
-        } catch (const std::exception& e) {
-            c["error"] = e.what();
-        }
-        s["cgroup"] = c;
-    }
-    auto shared = std::make_shared<json>(std::move(s));
-    qmp_.execute("query-status", {}, [this, shared, reply](const qmp::Reply& r) {
-        (*shared)["status"] = r.ok ? r.value.value("status", "unknown") : "unknown (" + r.error_desc + ")";
-        if (!run_.spec.domain.devices.autoattach_mem_balloon) {
-            reply(*shared);
-            return;
-        }
-        qmp_.execute("qom-get", {{"path", "/machine/peripheral/balloon0"}, {"property", "guest-stats"}},
-                     [this, shared, reply](const qmp::Reply& b) {
-                         (*shared)["balloon"] = b.ok ? b.value : json({{"error", b.error_desc}});
-                         qmp_.execute("query-balloon", {}, [shared, reply](const qmp::Reply& q) {
-                             if (q.ok) (*shared)["balloon_actual_bytes"] = q.value.value("actual", 0);
-                             reply(*shared);
-                         });
+    StatusFacts f;
+    f.vmi = run_.spec.metadata.namespace_name + "/" + run_.spec.metadata.name;
+    f.launcher_pid = ::getpid();
+    f.qemu_pid = qemu_pid_;
+    f.uptime_seconds = epoch_seconds() - started_at_;
+    f.guest_bytes = run_.memory.guest.value;
+    f.accel = vmi::to_string(run_.memory.options.accel);
+    f.cgroup = cgroup_ ? &*cgroup_ : nullptr;
+    ask_qemu_status(io_, qmp_, status_basics(f), run_.spec.domain.devices.autoattach_mem_balloon, qmp_status_timeout,
+                    std::move(reply));
+}
+
+// Made before QEMU, so the launcher holds the console from QEMU's first
+// instruction; returns QEMU's end.
+Fd Supervisor::start_console() {
+    ConsolePair pair = make_console_pair();
+    Fd qemu_end(move_high(pair.qemu_end.release()));
+    console_.emplace(io_, std::move(pair.launcher_end),
+                     RotatingLog(run_.launch.console_log, run_.launch.console_log_max_bytes),
+                     listen_unix(run_.launch.console_socket),
+                     [this](const std::string& event, const std::string& message) {
+                         if (event == "console_log_failed") {
+                             log_.warn(event, message);
+                         } else {
+                             log_.info(event, message);
+                         }
                      });
-    });
+    return qemu_end;
 }
 
 void Supervisor::qemu_exited(int status) {
@@ -416,6 +406,7 @@ void Supervisor::qemu_exited(int status) {
     kill_timer_.cancel();
     signals_.cancel();
     if (control_) control_->close();
+    if (console_) console_->close();  // QEMU's last output into the log
     qmp_.close();
     // Read what QEMU said last before deciding anything; a descendant holding
     // the pipe open must not hold the launcher, hence the bound.

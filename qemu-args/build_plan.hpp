@@ -11,6 +11,10 @@ namespace qemu_args {
 
 // The QMP listener the launcher creates and hands to QEMU at this number.
 inline constexpr int qmp_fd_number = 3;
+// The QEMU end of the serial console's socket pair, at this number.
+inline constexpr int console_fd_number = 4;
+// Descriptors up to this one are the launcher's to place; a tap above.
+inline constexpr int last_fixed_fd_number = console_fd_number;
 
 // Throws vmi::SpecError for what the VMI asks and QEMU cannot do (naming the
 // field or the disk or interface), std::runtime_error for launch options that

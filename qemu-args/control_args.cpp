@@ -1,11 +1,11 @@
-// How the launcher and people reach the VM: QMP and the serial console.
+// How the launcher and people reach the VM: QMP and the serial console,
+// both on descriptors the launcher creates and passes.
 #include <fmt/format.h>
 
 #include <stdexcept>
 
 #include "qemu-args/build_plan.hpp"
 #include "qemu-args/plan_parts.hpp"
-#include "qemu-args/quote.hpp"
 
 namespace qemu_args::detail {
 namespace {
@@ -33,13 +33,16 @@ void add_control(PlanContext& c) {
     c.arg("-mon", "chardev=qmp,mode=control");
 
     if (!c.spec.domain.devices.autoattach_serial_console) return;
+    // The serial console: QEMU gets one end of a socket pair the launcher
+    // made before QEMU started, so no early output is lost and nobody else
+    // can connect in between. The launcher reads the other end, keeps the
+    // log (bounded, rotated) and serves console clients on its own socket.
     c.plan.console_socket = c.state_file("console.sock");
     c.plan.console_log = c.options.console_log.empty() ? c.state_file("console.log") : c.options.console_log;
+    c.plan.console_log_max_bytes = c.options.console_log_max_bytes;
     check_socket_path(c.plan.console_socket);
-    // -chardev has no JSON form in QEMU 7.2: commas in the paths are doubled.
-    c.arg("-chardev", fmt::format("socket,id=serial0,path={},server=on,wait=off,logfile={},logappend=on",
-                                  escape_option_value(c.plan.console_socket),
-                                  escape_option_value(c.plan.console_log)));
+    c.plan.fds.push_back({FdSlot::Kind::console, console_fd_number, ""});
+    c.arg("-chardev", fmt::format("socket,id=serial0,fd={}", console_fd_number));
     c.arg("-serial", "chardev:serial0");
 }
 

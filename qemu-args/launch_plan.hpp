@@ -3,6 +3,7 @@
 // descriptors the child must hold at fixed numbers when it execs.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -12,6 +13,9 @@
 #include "vmi/spec.hpp"
 
 namespace qemu_args {
+
+// Each of the two console log files (FILE, FILE.1) holds at most this much.
+inline constexpr std::uint64_t default_console_log_max_bytes = 8u << 20;
 
 // Where volumes and images come from on this host or in this pod.
 struct SourceOptions {
@@ -70,6 +74,8 @@ struct LaunchOptions {
     // Where the serial console's output is kept; empty: <state_dir>/console.log
     // (removed with the state directory).
     std::string console_log;
+    // The console log rotates at this size: FILE and FILE.1 hold at most twice this.
+    std::uint64_t console_log_max_bytes = default_console_log_max_bytes;
     bool operator==(const LaunchOptions&) const = default;
 };
 
@@ -92,7 +98,11 @@ struct PrepareStep {
 
 // A descriptor the child holds at `number` when it execs.
 struct FdSlot {
-    enum class Kind { qmp_listener, tap };
+    enum class Kind {
+        qmp_listener,  // the QMP socket the launcher listens on
+        console,       // QEMU's end of the serial console's socket pair
+        tap,           // a tap device the launcher was handed
+    };
     Kind kind;
     int number;
     std::string name;  // tap: the interface
@@ -104,8 +114,9 @@ struct LaunchPlan {
     std::vector<PrepareStep> prepare;
     std::vector<FdSlot> fds;
     std::string qmp_socket;      // the listening socket the launcher creates and passes
-    std::string console_socket;  // serial console, a unix socket QEMU listens on
-    std::string console_log;     // everything the serial console printed
+    std::string console_socket;  // where the launcher serves the serial console to `console` clients
+    std::string console_log;     // what the serial console printed (the launcher writes it)
+    std::uint64_t console_log_max_bytes = default_console_log_max_bytes;  // rotation size
     std::string state_dir;       // where the files above live (made by prepare_files)
     std::vector<std::string> warnings;  // choices worth telling the user about
     bool operator==(const LaunchPlan&) const = default;

@@ -61,7 +61,7 @@ void add_network(PlanContext& c) {
                                                           i.name));
             }
             const int fd = it->second;
-            if (fd <= qmp_fd_number || !taps.insert(fd).second) {
+            if (fd <= last_fixed_fd_number || !taps.insert(fd).second) {
                 throw std::runtime_error(fmt::format("interface \"{}\": tap descriptor {} is taken", i.name, fd));
             }
             c.plan.fds.push_back({FdSlot::Kind::tap, fd, i.name});

@@ -32,7 +32,7 @@ struct PlanContext {
 // fixed hardening options, SMBIOS; kernelBoot and UEFI firmware.
 void add_machine(PlanContext& c);
 void add_boot(PlanContext& c);
-// QMP on the passed listener, the serial console on a socket with a log.
+// QMP on the passed listener, the serial console on a passed socket pair.
 void add_control(PlanContext& c);
 // Disks, their controllers, and the files behind them.
 void add_disks(PlanContext& c);

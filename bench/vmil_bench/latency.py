@@ -9,8 +9,9 @@ contender alike:
   with stamp-exec as its --qemu (QEMU's exec time and the launcher's time
   waiting for a CPU until then);
 - QEMU started directly with the very argv the launcher gave it (from the
-  `qemu_started` event), its QMP socket passed as descriptor 3 as the
-  launcher does;
+  `qemu_started` event), its QMP socket passed as descriptor 3 and its end
+  of the serial console's socket pair as descriptor 4, as the launcher
+  does, a thread here writing the console log from the other end;
 - `virsh create` of the same guest (libvirt's domain XML for it).
 
 Each measures from its own start to the guest's first serial line and to
@@ -20,6 +21,7 @@ and virtlogd's from the daemons started for this section.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import shutil
@@ -27,6 +29,7 @@ import signal
 import socket
 import subprocess
 import statistics
+import threading
 import time
 from pathlib import Path
 
@@ -113,6 +116,13 @@ def run_direct(tools: Tools, name: str, template: dict) -> dict:
     qmp = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     qmp.bind(str(state / "qmp.sock"))
     qmp.listen(1)
+    # The serial console as the launcher holds it: QEMU writes to one end of
+    # a socket pair, the other end is copied into the console log.
+    console_ours, console_qemu = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    console_fd = fcntl.fcntl(console_qemu.fileno(), fcntl.F_DUPFD_CLOEXEC, 100)
+    console_qemu.close()
+    copier = threading.Thread(target=_copy_console, args=(console_ours, console_log), daemon=True)
+    copier.start()
     console = guest.Console(console_log, [BOOT_OK, POWEROFF])
     try:
         # posix_spawn places the listener at 3 exactly; every other
@@ -126,8 +136,11 @@ def run_direct(tools: Tools, name: str, template: dict) -> dict:
                 (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 2, str(stderr), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
                 (os.POSIX_SPAWN_DUP2, qmp.fileno(), 3),
+                (os.POSIX_SPAWN_DUP2, console_fd, 4),
             ],
         )
+        os.close(console_fd)
+        console_fd = -1
         code = _wait_pid(pid, BOOT_TIMEOUT)
         stamps = read_stamps(stamp)
         started = stamps[0][0] if stamps else None
@@ -141,10 +154,29 @@ def run_direct(tools: Tools, name: str, template: dict) -> dict:
             out["stderr"] = stderr.read_text(errors="replace")[-2000:]
         return out
     finally:
+        if console_fd >= 0:
+            os.close(console_fd)
+        copier.join(timeout=5)
+        console_ours.close()
         console.stop()
         qmp.close()
         shutil.rmtree(run_dir, ignore_errors=True)
         _remove_cgroup(cgroup)
+
+
+def _copy_console(sock: socket.socket, path: Path) -> None:
+    """What the launcher does with the guest's serial output: append it, as
+    it comes, to the console log."""
+    with open(path, "ab") as log:
+        while True:
+            try:
+                chunk = sock.recv(16384)
+            except OSError:
+                return
+            if not chunk:
+                return
+            log.write(chunk)
+            log.flush()
 
 
 def _remove_cgroup(path: Path) -> None:

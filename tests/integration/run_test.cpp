@@ -1,13 +1,17 @@
 // vmi-launcher run for real: QEMU under TCG (or KVM), real cgroups, the test guest.
 #include <catch2/catch.hpp>
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -76,6 +80,31 @@ private:
 };
 
 const std::string memory_root = "/sys/fs/cgroup/memory";
+
+// Sends raw bytes to a control socket (no SIGPIPE if it closes early) and
+// returns the answer line, or "" after 5 s.
+std::string control_exchange(const std::string& path, const std::string& bytes) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    std::string reply;
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+        std::thread writer([fd, &bytes] { (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL); });
+        char buf[4096];
+        pollfd p{fd, POLLIN, 0};
+        while (::poll(&p, 1, 5000) > 0) {
+            const ssize_t n = ::read(fd, buf, sizeof buf);
+            if (n <= 0) break;
+            reply.append(buf, static_cast<std::size_t>(n));
+            if (reply.back() == '\n') break;
+        }
+        ::shutdown(fd, SHUT_RDWR);
+        writer.join();
+    }
+    ::close(fd);
+    return reply;
+}
 
 std::string vm_cgroup(const std::string& name) { return memory_root + "/vmi-launcher-itest/itest/" + name; }
 
@@ -212,6 +241,15 @@ TEST_CASE("when the launcher is SIGKILLed QEMU dies with it, and the next run cl
     while (itest::process_alive(qemu) && std::chrono::steady_clock::now() - t0 < 5s) usleep(10000);
     CHECK_FALSE(itest::process_alive(qemu));
     CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+    // status and console say what happened, not "Connection refused".
+    for (const std::string command : {"status", "console"}) {
+        const auto gone = test_cmd::run({itest::launcher_path(), command, "itest/orphan", "--state-root",
+                                         s.state_root().string()});
+        INFO(command << ": " << gone.err);
+        CHECK(gone.status == 2);
+        CHECK_THAT(gone.err, Catch::Contains("itest/orphan is not running") &&
+                                 Catch::Contains("stale state directory") && !Catch::Contains("Connection refused"));
+    }
     // The cgroup and the state directory were left behind...
     CHECK(itest::exists(vm_cgroup("orphan")));
     // ...and the next run of the same VMI cleans them and starts.
@@ -358,10 +396,13 @@ TEST_CASE("QEMU failing or crashing: exit 3, its own words in the log and the te
     }
 }
 
-TEST_CASE("console attaches to the serial console and detaches with Ctrl-]") {
+TEST_CASE("console attaches to the serial console and detaches with Ctrl-]; a second client is told it is busy") {
     Scratch s;
     const Vm vm{"serial", "256Mi", "256Mi", "vmil.wait", ""};
     LauncherProcess l(s.run_args(vm));
+    auto started = l.wait_event("qemu_started", 30s);
+    REQUIRE(started);
+    const pid_t qemu = (*started)["pid"].get<pid_t>();
     REQUIRE(l.wait_event("qmp_ready", 30s));
     itest::wait_for_text(s.path("serial.console").string(), "VMIL: waiting", 30s);
     const std::vector<std::string> console{itest::launcher_path(), "console", "itest/serial", "--state-root",
@@ -373,6 +414,41 @@ TEST_CASE("console attaches to the serial console and detaches with Ctrl-]") {
     // Attached, it shows what the guest prints: the power button, then the end.
     LauncherProcess attached(console);
     usleep(300000);
+    // A second client while one is attached is told so at once, and the first keeps the console.
+    auto t0 = std::chrono::steady_clock::now();
+    const auto second = test_cmd::run(console);
+    CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+    CHECK(second.status == 2);
+    CHECK_THAT(second.err, Catch::Contains("itest/serial: console busy"));
+    CHECK(l.wait_event("console_busy", 1s));
+    // The launcher writes the log, for root only.
+    CHECK((fs::status(s.path("serial.console")).permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write));
+
+    // Hostile control clients get an error reply; the launcher and the VM go on.
+    for (const std::string& bytes : {std::string("\xff\n"), std::string(1 << 20, 'x')}) {
+        const std::string reply = control_exchange((s.state_root() / "itest/serial/control.sock").string(), bytes);
+        CHECK_THAT(reply, Catch::StartsWith("{\"error\":"));
+    }
+    CHECK_FALSE(l.wait_exit(0s));
+    CHECK(itest::process_alive(qemu));
+
+    // status while QEMU is stopped: at once, the cgroup's figures, and that QEMU does not answer.
+    REQUIRE(::kill(qemu, SIGSTOP) == 0);
+    t0 = std::chrono::steady_clock::now();
+    const auto stopped = test_cmd::run({itest::launcher_path(), "status", "itest/serial", "--state-root",
+                                        s.state_root().string(), "-o", "json"});
+    const auto took = std::chrono::steady_clock::now() - t0;
+    ::kill(qemu, SIGCONT);
+    INFO(stopped.out << stopped.err);
+    CHECK(took < 5s);
+    REQUIRE(stopped.status == 0);
+    const auto st = nlohmann::json::parse(stopped.out);
+    CHECK(st["status"] == "not answering");
+    CHECK_THAT(st["qemu_error"].get<std::string>(), Catch::Contains("QEMU does not answer"));
+    CHECK(st["cgroup"]["usage_bytes"].get<std::uint64_t>() > (64u << 20));
+    CHECK(st["qemu_pid"] == qemu);
+
     l.signal(SIGTERM);
     REQUIRE(l.wait_exit(60s) == 0);
     const auto code = attached.wait_exit(10s);
@@ -383,4 +459,42 @@ TEST_CASE("console attaches to the serial console and detaches with Ctrl-]") {
     const auto gone = test_cmd::run(console);
     CHECK(gone.status == 2);
     CHECK_THAT(gone.err, Catch::Contains("itest/serial has no serial console"));
+}
+
+TEST_CASE("a guest flooding its console: the log rotates at --console-log-max, the launcher keeps up") {
+    Scratch s;
+    const Vm vm{"flood", "256Mi", "256Mi", "vmil.exec=/usr/bin/yes", ""};
+    LauncherProcess l(s.run_args(vm, {"--console-log-max", "64Ki"}));
+    REQUIRE(l.wait_event("qmp_ready", 30s));
+    const fs::path log = s.path("flood.console");
+    const fs::path older = log.string() + ".1";
+    const auto t0 = std::chrono::steady_clock::now();
+    while (!fs::exists(older) && std::chrono::steady_clock::now() - t0 < 60s) usleep(100000);
+    REQUIRE(fs::exists(older));
+    // Each file stays within the size while the guest goes on printing.
+    std::uintmax_t grew = 0;
+    for (int i = 0; i < 10; ++i) {
+        const auto size = fs::file_size(log);
+        CHECK(size <= 65536);
+        CHECK(fs::file_size(older) <= 65536);
+        grew = std::max(grew, size);
+        usleep(200000);
+    }
+    CHECK(grew > 0);
+    // FILE.1 is a full file of the guest's bytes: yes's lines through the serial line.
+    const std::string text = itest::read_file(older.string());
+    CHECK(text.size() == 65536);
+    CHECK(text.find_first_not_of("y\r\n") == std::string::npos);
+    CHECK_THAT(text, Catch::Contains("y\r\ny\r\n"));
+
+    l.signal(SIGTERM);
+    const auto code = l.wait_exit(90s);
+    REQUIRE(code);
+    CHECK((*code == 0 || *code == 5));
+    CHECK(fs::file_size(log) <= 65536);
+    CHECK(fs::file_size(older) <= 65536);
+    for (const auto& f : {log, older}) {
+        CHECK((fs::status(f).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+    }
+    check_nothing_left(s, "flood");
 }

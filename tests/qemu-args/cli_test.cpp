@@ -55,7 +55,7 @@ TEST_CASE("qemu-args -o json prints the golden argv and creates no state directo
     const auto argv = nlohmann::json::parse(elsewhere.output).get<std::vector<std::string>>();
     CHECK(argv.front() == "/opt/qemu/bin/qemu-system-x86_64");
     CHECK(qemu_test::value_of(argv, "-serial") == "chardev:serial0");
-    CHECK_THAT(elsewhere.output, Catch::Contains(dir.str("state") + "/console.sock"));
+    CHECK_THAT(elsewhere.output, Catch::Contains(dir.str("state") + "/cidata.iso"));
     CHECK_FALSE(std::filesystem::exists(dir.path() / "state"));
 }
 

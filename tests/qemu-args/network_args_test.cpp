@@ -43,10 +43,14 @@ TEST_CASE("network: the default pod interface, none, masquerade, slirp and bridg
                                                              {"netdev", "net0"}, {"mac", "02:00:00:aa:bb:cc"}}});
     CHECK(devices(plan.argv, "virtio-net-pci").at(0)["netdev"] == "net1");
     CHECK(devices(plan.argv, "rtl8139").at(0)["netdev"] == "net2");
-    CHECK(plan.fds == std::vector<FdSlot>{{FdSlot::Kind::qmp_listener, 3, ""}, {FdSlot::Kind::tap, 7, "br"}});
+    CHECK(plan.fds == std::vector<FdSlot>{{FdSlot::Kind::qmp_listener, 3, ""},
+                                          {FdSlot::Kind::console, 4, ""},
+                                          {FdSlot::Kind::tap, 7, "br"}});
 
     o.tap_fds["br"] = 3;  // QMP's
     CHECK_THAT(build_error(two, {}, o), Catch::Contains("descriptor 3 is taken"));
+    o.tap_fds["br"] = 4;  // the serial console's
+    CHECK_THAT(build_error(two, {}, o), Catch::Contains("descriptor 4 is taken"));
 
     const std::string bad_model = "  domain:\n    memory: {guest: 256Mi}\n    devices:\n      interfaces:\n"
                                   "      - {name: default, masquerade: {}, model: 'virtio,romfile=/x'}\n"

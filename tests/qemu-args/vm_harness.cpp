@@ -46,6 +46,14 @@ int listen_at(const std::string& path) {
     return fd;
 }
 
+// The descriptor moved to 100 or above.
+int high(int fd) {
+    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 100);
+    if (moved < 0) fail_errno("fcntl F_DUPFD_CLOEXEC");
+    ::close(fd);
+    return moved;
+}
+
 std::string read_all(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream s;
@@ -58,16 +66,25 @@ std::string without_cr(std::string text) {
     return text;
 }
 
-// Child side: the QMP listener at its number, output to a file, then exec.
-[[noreturn]] void exec_qemu(const std::vector<std::string>& argv, int qmp_fd, int qmp_number, int out_fd) {
+// Places `fd` at `number` for exec.
+void place(int fd, int number) {
+    if (fd == number) {
+        ::fcntl(fd, F_SETFD, 0);  // dup2 onto itself would keep close-on-exec
+    } else if (::dup2(fd, number) < 0) {
+        ::_exit(126);
+    }
+}
+
+// Child side: the QMP listener and the console's end at their numbers
+// (both made at 100 and above, so placing one never overwrites the other),
+// output to a file, then exec.
+[[noreturn]] void exec_qemu(const std::vector<std::string>& argv, int qmp_fd, int qmp_number, int console_fd,
+                            int console_number, int out_fd) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     const int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) ::_exit(126);
-    if (qmp_fd == qmp_number) {
-        ::fcntl(qmp_fd, F_SETFD, 0);  // dup2 onto itself would keep close-on-exec
-    } else if (::dup2(qmp_fd, qmp_number) < 0) {
-        ::_exit(126);
-    }
+    place(qmp_fd, qmp_number);
+    if (console_fd >= 0) place(console_fd, console_number);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -136,12 +153,21 @@ VmResult run_vm(const qemu_args::LaunchPlan& plan, const VmRun& run) {
 
     qemu_args::prepare_files(plan);
     int qmp_number = -1;
+    int console_number = -1;
     for (const auto& slot : plan.fds) {
         if (slot.kind == qemu_args::FdSlot::Kind::qmp_listener) qmp_number = slot.number;
+        if (slot.kind == qemu_args::FdSlot::Kind::console) console_number = slot.number;
         if (slot.kind == qemu_args::FdSlot::Kind::tap) throw std::runtime_error("the harness passes no tap devices");
     }
     if (qmp_number < 0) throw std::runtime_error("the plan has no QMP listener");
-    const int qmp_fd = listen_at(plan.qmp_socket);
+    const int qmp_fd = high(listen_at(plan.qmp_socket));
+    // The serial console as the launcher has it: QEMU gets one end of a
+    // socket pair, a thread here copies the other into the console log.
+    int console_pair[2] = {-1, -1};
+    if (console_number >= 0) {
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_pair) != 0) fail_errno("socketpair");
+        console_pair[1] = high(console_pair[1]);
+    }
     const std::string output_path = plan.state_dir + "/qemu.out";
     const int out_fd = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (out_fd < 0) fail_errno("open " + output_path);
@@ -151,8 +177,30 @@ VmResult run_vm(const qemu_args::LaunchPlan& plan, const VmRun& run) {
     const auto started = Clock::now();
     const pid_t pid = ::fork();
     if (pid < 0) fail_errno("fork");
-    if (pid == 0) exec_qemu(argv, qmp_fd, qmp_number, out_fd);
+    if (pid == 0) exec_qemu(argv, qmp_fd, qmp_number, console_pair[1], console_number, out_fd);
     ::close(qmp_fd);  // QEMU holds it now
+    if (console_pair[1] >= 0) ::close(console_pair[1]);  // EOF for the copier once QEMU is gone
+    std::thread console_copier;
+    if (console_number >= 0) {
+        console_copier = std::thread([fd = console_pair[0], path = plan.console_log] {
+            std::ofstream log(path, std::ios::binary);
+            char buf[16384];
+            for (;;) {
+                const ssize_t n = ::read(fd, buf, sizeof buf);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) break;
+                log.write(buf, n);
+                log.flush();
+            }
+            ::close(fd);
+        });
+    }
+    struct JoinCopier {
+        std::thread& t;
+        ~JoinCopier() {
+            if (t.joinable()) t.join();
+        }
+    } join_copier{console_copier};
     ::close(out_fd);
 
     VmResult result;
@@ -185,6 +233,7 @@ VmResult run_vm(const qemu_args::LaunchPlan& plan, const VmRun& run) {
         if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    if (console_copier.joinable()) console_copier.join();
     result.console_log_existed = !plan.console_log.empty() && std::filesystem::exists(plan.console_log);
     if (result.console_log_existed) result.console = without_cr(read_all(plan.console_log));
     result.qemu_output = read_all(output_path);

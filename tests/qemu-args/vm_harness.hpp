@@ -1,7 +1,8 @@
 // Starting QEMU from a LaunchPlan the way the launcher does, for tests:
-// prepare the files, create the QMP listener and hand it over at the plan's
-// descriptor number, exec the argv, wait with a timeout, read the console
-// log, and remove the state directory.
+// prepare the files, create the QMP listener and the console socket pair and
+// hand them over at the plan's descriptor numbers, exec the argv, wait with a
+// timeout, copy the console into the console log, read it,
+// and remove the state directory.
 #pragma once
 
 #include <chrono>
