@@ -115,6 +115,10 @@ int run_cli(int argc, char** argv) {
     run->add_option("--grace-period", run_args.grace_period,
                     "seconds to wait for the guest after the power button (default: terminationGracePeriodSeconds)")
         ->check(CLI::Range(0L, 86400L));
+    run->add_option("--qmp-timeout", run_args.qmp_timeout,
+                    "seconds QEMU has to complete the QMP handshake after it starts; then it is killed (exit 3)")
+        ->check(CLI::Range(1L, 3600L))
+        ->capture_default_str();
     run->add_option("--log-format", run_args.log_format, "text or json (default: text on a terminal, else json)")
         ->check(CLI::IsMember({"text", "json"}));
     run->add_option("--termination-log", run_args.termination_log,

@@ -144,6 +144,7 @@ int cmd_run(const RunArgs& args) {
     if (!args.cgroup_parent.empty()) run.cgroup.parent = args.cgroup_parent;
     run.cgroup.limits.max_bytes = run.memory.cgroup_limit.value;
     run.grace_period = std::chrono::seconds(args.grace_period.value_or(spec.termination_grace_period_seconds.value_or(30)));
+    run.qmp_timeout = std::chrono::seconds(args.qmp_timeout);
     if (!args.termination_log.empty()) {
         run.termination_log = args.termination_log;
     } else if (fs::exists("/dev/termination-log")) {
