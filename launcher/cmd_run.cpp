@@ -6,6 +6,10 @@
 #include <iostream>
 #include <optional>
 
+// Boost 1.74's process headers miss <memory>.
+#include <memory>
+
+#include <boost/process/search_path.hpp>
 #include <fmt/format.h>
 
 #include "cgroups/detect.hpp"
@@ -30,25 +34,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The QEMU binary as a path: given with a '/', or found on PATH.
+// The QEMU binary as a path: given with a '/', or found on PATH (as
+// execvp would: the first executable regular file).
 std::string find_program(const std::string& name) {
-    auto executable = [](const fs::path& p) { return ::access(p.c_str(), X_OK) == 0 && !fs::is_directory(p); };
-    if (name.find('/') != std::string::npos) {
-        if (!executable(name)) throw SetupError(fmt::format("QEMU binary {} is not an executable file", name));
-        return name;
+    if (name.find('/') == std::string::npos) {
+        const auto found = boost::process::search_path(name);
+        if (found.empty())
+            throw SetupError(fmt::format(
+                "QEMU binary {} was not found on PATH (install qemu-system-x86, or give --qemu PATH)", name));
+        return found.string();
     }
-    const char* path = std::getenv("PATH");
-    std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-    std::size_t start = 0;
-    while (start <= dirs.size()) {
-        std::size_t end = dirs.find(':', start);
-        if (end == std::string::npos) end = dirs.size();
-        const fs::path candidate = fs::path(dirs.substr(start, end - start)) / name;
-        if (end > start && executable(candidate)) return candidate.string();
-        start = end + 1;
-    }
-    throw SetupError(fmt::format("QEMU binary {} was not found on PATH (install qemu-system-x86, or give --qemu PATH)",
-                                 name));
+    if (::access(name.c_str(), X_OK) != 0 || fs::is_directory(name))
+        throw SetupError(fmt::format("QEMU binary {} is not an executable file", name));
+    return name;
 }
 
 std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, const cgroups::VmCgroupSpec& cg) {

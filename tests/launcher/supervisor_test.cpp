@@ -42,7 +42,10 @@ std::string fake_qemu() {
 // cloud-init.
 class FakeVm {
 public:
-    FakeVm() : dir_(fs::temp_directory_path() / fmt::format("vmil-sup-{}-{}", ::getpid(), counter_++)) {
+    // `extra` is YAML appended to the VMI, after spec.domain.devices'
+    // autoattachGraphicsDevice (disks, then volumes).
+    explicit FakeVm(const std::string& extra = "")
+        : dir_(fs::temp_directory_path() / fmt::format("vmil-sup-{}-{}", ::getpid(), counter_++)) {
         fs::create_directories(dir_ / "image" / "boot");
         std::ofstream(dir_ / "image" / "boot" / "vmlinuz");
         std::ofstream(dir_ / "image" / "boot" / "initrd.img");
@@ -62,7 +65,8 @@ public:
                                            "          kernelPath: /boot/vmlinuz\n"
                                            "          initrdPath: /boot/initrd.img\n"
                                            "    devices:\n"
-                                           "      autoattachGraphicsDevice: false\n";
+                                           "      autoattachGraphicsDevice: false\n"
+                                        << extra;
     }
     ~FakeVm() {
         ::unsetenv("FAKE_QEMU");
@@ -321,4 +325,56 @@ TEST_CASE("a 50 MB stderr line then an error exit: the termination message stays
     CHECK(stopped.dump().size() < 64 * 1024);
     CHECK(vm.termination().size() <= 4096);
     CHECK_THAT(vm.termination(), Catch::Contains("fake-qemu: told to exit 7"));
+}
+
+TEST_CASE("the QEMU binary by name is found on PATH; a missing one is refused with exit 2") {
+    FakeVm vm;
+    const std::string old_path = std::getenv("PATH");
+    ::setenv("PATH", (fs::path(fake_qemu()).parent_path().string() + ":" + old_path).c_str(), 1);
+    auto args = vm.args("shutdown-after=100");
+    args[std::find(args.begin(), args.end(), "--qemu") - args.begin() + 1] = "fake-qemu";
+    LauncherProcess found(args);
+    const auto started = found.wait_event("qemu_started", 20s);
+    ::setenv("PATH", old_path.c_str(), 1);
+    REQUIRE(started);
+    CHECK((*started)["argv"][0] == fake_qemu());
+    itest::wait_stopped(found, 20s, 0);
+    args[std::find(args.begin(), args.end(), "fake-qemu") - args.begin()] = "no-such-qemu-binary";
+    LauncherProcess missing(args);
+    CHECK(missing.wait_exit(20s) == 2);
+    CHECK_THAT(missing.errors(), Catch::Contains("QEMU binary no-such-qemu-binary was not found on PATH"));
+}
+
+// A state root on a 16 KiB tmpfs, in a user and mount namespace of its own.
+TEST_CASE("a full state root: ENOSPC named, not xorriso's banner; nearly full: a warning") {
+    auto in_small_tmpfs = [](const FakeVm& vm, const std::vector<std::string>& args) {
+        fs::create_directories(vm.path("state"));
+        std::string cmd = "mount -t tmpfs -o size=16k tmpfs '" + vm.path("state").string() + "' && exec";
+        for (const auto& a : args) cmd += " '" + a + "'";
+        return std::vector<std::string>{"/usr/bin/unshare", "--map-root-user", "--mount", "/bin/sh", "-c", cmd};
+    };
+    SECTION("the cloud-init seed does not fit") {
+        FakeVm vm("      disks:\n"
+                  "      - name: cloudinitdisk\n"
+                  "        disk:\n"
+                  "          bus: virtio\n"
+                  "  volumes:\n"
+                  "  - name: cloudinitdisk\n"
+                  "    cloudInitNoCloud:\n"
+                  "      userData: \"#cloud-config\"\n");
+        LauncherProcess l(in_small_tmpfs(vm, vm.args("")));
+        CHECK(l.wait_exit(30s) == 2);
+        CHECK_THAT(l.errors(), Catch::Contains("prepare cloud-init seed") && Catch::Contains("cidata.iso") &&
+                                   Catch::Contains("No space left on device (ENOSPC)"));
+        CHECK_THAT(l.errors(), !Catch::Contains("libburnia"));
+    }
+    SECTION("no seed: the run goes on, with a warning that the console log may be cut short") {
+        FakeVm vm;
+        LauncherProcess l(in_small_tmpfs(vm, vm.args("shutdown-after=100")));
+        const auto stopped = itest::wait_stopped(l, 20s, 0);
+        CHECK(stopped["outcome"] == "guest_shutdown");
+        const auto warning = l.wait_event("state_dir_low_space", 1s);
+        REQUIRE(warning);
+        CHECK((*warning)["free_bytes"] < 16 * 1024);
+    }
 }
