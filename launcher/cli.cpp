@@ -109,8 +109,9 @@ int run_cli(int argc, char** argv) {
     RunArgs run_args;
     auto* run = app.add_subcommand(
         "run", "Run the VM: QEMU in a memory cgroup sized by the plan, supervised until it stops. Exit status: 0 the "
-               "guest shut down, 3 QEMU failed or crashed, 4 OOM-killed, 5 stopped after the grace period, 2 invalid "
-               "input or setup failure (nothing left behind)");
+               "guest shut down, 3 QEMU failed, crashed, did not answer QMP or was stopped by someone else, "
+               "4 OOM-killed, 5 stopped after the grace period, 2 invalid input or setup failure (nothing left "
+               "behind)");
     add_run_options(*run, run_args);
     run->add_option("--grace-period", run_args.grace_period,
                     "seconds to wait for the guest after the power button (default: terminationGracePeriodSeconds)")

@@ -88,8 +88,9 @@ std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, 
     }
     step(fmt::format("QMP: listen on {} and pass it to QEMU", r.launch.qmp_socket));
     step("exec, inside the cgroup before its first instruction: " + qemu_args::shell_quote(r.launch.argv));
-    step(fmt::format("watch OOM kills and pressure; on SIGTERM or SIGINT press the power button, wait {} s, then "
-                     "SIGTERM and SIGKILL",
+    step(fmt::format("kill QEMU unless it completes the QMP handshake within {} s", r.qmp_timeout.count()));
+    step(fmt::format("watch OOM kills and pressure; on SIGTERM, SIGINT, SIGQUIT or SIGHUP press the power button, "
+                     "wait {} s, then SIGTERM and SIGKILL",
                      r.grace_period.count()));
     step("remove the cgroup and the state directory when QEMU is gone");
     return out;

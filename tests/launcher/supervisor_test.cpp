@@ -188,6 +188,16 @@ TEST_CASE("a QEMU that does not complete the QMP handshake in time is killed: ex
     vm.check_clean();
 }
 
+TEST_CASE("--qmp-timeout: shown by --dry-run, refused outside 1 to 3600 s") {
+    FakeVm vm;
+    LauncherProcess dry(vm.args("", {"--qmp-timeout", "5", "--dry-run"}));
+    CHECK(dry.wait_exit(20s) == 0);
+    CHECK_THAT(dry.output(), Catch::Contains("kill QEMU unless it completes the QMP handshake within 5 s"));
+    LauncherProcess zero(vm.args("", {"--qmp-timeout", "0"}));
+    CHECK(zero.wait_exit(20s) == 2);
+    CHECK_THAT(zero.errors(), Catch::Contains("--qmp-timeout"));
+}
+
 TEST_CASE("a signal to QEMU from someone else is not a guest shutdown") {
     FakeVm vm;
     SECTION("SIGTERM: QEMU reports host-signal and exits 0") {
