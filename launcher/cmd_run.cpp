@@ -6,10 +6,6 @@
 #include <iostream>
 #include <optional>
 
-// Boost 1.74's process headers miss <memory>.
-#include <memory>
-
-#include <boost/process/search_path.hpp>
 #include <fmt/format.h>
 
 #include "cgroups/detect.hpp"
@@ -25,6 +21,7 @@
 #include "launcher/supervisor.hpp"
 #include "qemu-args/accel.hpp"
 #include "qemu-args/build_plan.hpp"
+#include "qemu-args/prepare.hpp"
 #include "qemu-args/quote.hpp"
 #include "qemu-args/sources.hpp"
 #include "vmi/validate.hpp"
@@ -34,15 +31,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The QEMU binary as a path: given with a '/', or found on PATH (as
-// execvp would: the first executable regular file).
-std::string find_program(const std::string& name) {
+// The QEMU binary as a path: given with a '/', or found on PATH.
+std::string find_qemu(const std::string& name) {
     if (name.find('/') == std::string::npos) {
-        const auto found = boost::process::search_path(name);
-        if (found.empty())
+        const auto found = qemu_args::find_program(name);
+        if (!found)
             throw SetupError(fmt::format(
                 "QEMU binary {} was not found on PATH (install qemu-system-x86, or give --qemu PATH)", name));
-        return found.string();
+        return *found;
     }
     if (::access(name.c_str(), X_OK) != 0 || fs::is_directory(name))
         throw SetupError(fmt::format("QEMU binary {} is not an executable file", name));
@@ -132,7 +128,7 @@ int cmd_run(const RunArgs& args) {
         spec, plan_options(args.plan, accel.accel, run.cgroup_mode.mode == cgroups::Mode::adopt));
 
     qemu_args::LaunchOptions options = launch_options(args.launch, spec, accel.accel);
-    if (!args.dry_run) options.qemu_binary = find_program(args.launch.qemu);
+    if (!args.dry_run) options.qemu_binary = find_qemu(args.launch.qemu);
     options.console_log = args.console_log.empty() ? "" : fs::absolute(args.console_log).string();
     run.state_dir = options.state_dir;
     run.launch = qemu_args::build_launch_plan(spec, run.memory, qemu_args::resolve_sources(spec, source_options(args.launch)),

@@ -1,7 +1,7 @@
 // The one read loop for the byte streams the launcher does not control
 // (QEMU's standard error, its QMP socket): lines split at '\n', each kept up
 // to a bound, the rest of a longer line counted and dropped. Memory stays
-// the chunk plus one bounded line, whatever the other side writes.
+// the 4 KiB chunk plus one bounded line, whatever the other side writes.
 #pragma once
 
 #include <algorithm>
@@ -86,7 +86,7 @@ private:
 
     Stream& stream_;
     const std::size_t max_line_;
-    std::array<char, 16384> chunk_{};
+    std::array<char, 4096> chunk_{};
     Line line_;
     LineHandler on_line_;
     EndHandler on_end_;

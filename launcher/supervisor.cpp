@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sys/statvfs.h>
+#include <sys/vfs.h>
 
 #include <chrono>
 #include <deque>
@@ -202,9 +202,11 @@ void Supervisor::start() {
 // QEMU's console log and overlays go to the state directory; a file system
 // about to fill loses them without a word from QEMU, so say it first.
 void Supervisor::check_free_space() {
-    struct statvfs fs {};
-    if (::statvfs(run_.state_dir.c_str(), &fs) != 0) return;
-    const std::uint64_t free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    // statfs, not statvfs: glibc's statvfs also reads the mount table,
+    // touching pages the launcher would otherwise never map.
+    struct statfs fs {};
+    if (::statfs(run_.state_dir.c_str(), &fs) != 0) return;
+    const std::uint64_t free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_bsize);
     if (free_bytes >= low_space_bytes) return;
     log_.warn("state_dir_low_space",
               fmt::format("only {} bytes are free on the file system of {}: the console log and the VM's files there "

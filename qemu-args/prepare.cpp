@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -20,7 +21,7 @@
 #include <boost/process/extend.hpp>
 #include <boost/process/io.hpp>
 #include <boost/process/pipe.hpp>
-#include <boost/process/search_path.hpp>
+#include <boost/process/exe.hpp>
 #include <fmt/format.h>
 
 #include "qemu-args/sources.hpp"
@@ -216,17 +217,38 @@ void prepare_files(const LaunchPlan& plan, const PrepareTools& tools) {
     made.commit();
 }
 
+// Boost.Process has search_path, but it needs Boost.Filesystem, whose static
+// initializer alone keeps 130 KiB of libc resident in the launcher for the
+// VM's life (a shared Boost.Filesystem brings the shared libstdc++ back).
+std::optional<std::string> find_program(const std::string& name) {
+    if (name.find('/') != std::string::npos) return name;
+    const char* path = std::getenv("PATH");
+    const std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    std::size_t start = 0;
+    while (start <= dirs.size()) {
+        std::size_t end = dirs.find(':', start);
+        if (end == std::string::npos) end = dirs.size();
+        // An empty entry is the current directory, as for execvp.
+        const fs::path dir = end > start ? fs::path(dirs.substr(start, end - start)) : fs::path(".");
+        const fs::path candidate = dir / name;
+        struct stat st {};
+        if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0)
+            return candidate.string();
+        start = end + 1;
+    }
+    return std::nullopt;
+}
+
 int run_program(const std::vector<std::string>& argv, std::string& output) {
     namespace bp = boost::process;
     if (argv.empty()) throw std::invalid_argument("run_program: empty argv");
-    const boost::filesystem::path exe =
-        argv[0].find('/') == std::string::npos ? bp::search_path(argv[0]) : boost::filesystem::path(argv[0]);
-    if (exe.empty()) throw std::runtime_error(fmt::format("run {}: not found on PATH", argv[0]));
+    const auto exe = find_program(argv[0]);
+    if (!exe) throw std::runtime_error(fmt::format("run {}: not found on PATH", argv[0]));
     bp::ipstream out;
     std::error_code ec;
     // The launcher blocks the signals it reads from a signalfd and ignores
     // SIGPIPE: the tools start with the defaults.
-    bp::child child(exe, bp::args(std::vector<std::string>(argv.begin() + 1, argv.end())), bp::std_in < bp::null,
+    bp::child child(bp::exe = *exe, bp::args(std::vector<std::string>(argv.begin() + 1, argv.end())), bp::std_in < bp::null,
                     (bp::std_out & bp::std_err) > out, bp::extend::on_exec_setup = [](auto&) {
                         sigset_t none;
                         ::sigemptyset(&none);
