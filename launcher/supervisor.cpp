@@ -39,6 +39,8 @@ namespace {
 
 constexpr std::size_t stderr_tail_lines = 20;
 constexpr std::size_t stderr_max_line = 4096;  // bytes of one QEMU stderr line kept; the rest is counted
+constexpr std::size_t stderr_log_burst = 100;   // QEMU stderr lines logged per stderr_log_window; the rest counted
+constexpr auto stderr_log_window = 10s;
 constexpr auto kill_after_term = 5s;     // QEMU gets this long to quit on SIGTERM
 constexpr auto escalate_term = 2s;       // after a second SIGTERM to the launcher
 constexpr auto same_request_window = 1s;  // one sender's signals this close together are one request
@@ -75,6 +77,7 @@ private:
     void reap();
     void read_stderr();
     void on_stderr_line(Line&& line);
+    void report_suppressed_stderr();
     void watch_oom();
     void open_oom_watcher();
     std::string guard_launcher();
@@ -113,6 +116,10 @@ private:
     std::optional<boost::process::async_pipe> stderr_pipe_;
     std::optional<LineReader<boost::process::async_pipe>> stderr_reader_;
     std::deque<std::string> stderr_tail_;  // at most stderr_tail_lines lines of at most stderr_max_line bytes
+    std::chrono::steady_clock::time_point stderr_window_start_{};
+    std::size_t stderr_window_lines_ = 0;
+    std::uint64_t stderr_suppressed_lines_ = 0;
+    std::uint64_t stderr_suppressed_bytes_ = 0;
 
     Phase phase_ = Phase::starting;
     pid_t qemu_pid_ = -1;
@@ -283,8 +290,25 @@ void Supervisor::read_stderr() {
         });
 }
 
-// Each line is logged once, at most stderr_max_line bytes of it.
+// Each line is logged once, at most stderr_max_line bytes of it, and at
+// most stderr_log_burst lines per stderr_log_window: a QEMU that floods its
+// stderr cannot flood the launcher's log. The tail keeps the newest lines
+// for the termination message either way.
 void Supervisor::on_stderr_line(Line&& line) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - stderr_window_start_ >= stderr_log_window) {
+        report_suppressed_stderr();
+        stderr_window_start_ = now;
+        stderr_window_lines_ = 0;
+    }
+    if (stderr_window_lines_ >= stderr_log_burst) {
+        ++stderr_suppressed_lines_;
+        stderr_suppressed_bytes_ += line.text.size() + line.dropped;
+        stderr_tail_.push_back(std::move(line.text));
+        if (stderr_tail_.size() > stderr_tail_lines) stderr_tail_.pop_front();
+        return;
+    }
+    ++stderr_window_lines_;
     std::string message = "qemu: " + line.text;
     json fields = json::object();
     if (line.dropped > 0) {
@@ -294,6 +318,17 @@ void Supervisor::on_stderr_line(Line&& line) {
     log_.warn("qemu_stderr", message, fields);
     stderr_tail_.push_back(std::move(line.text));
     if (stderr_tail_.size() > stderr_tail_lines) stderr_tail_.pop_front();
+}
+
+void Supervisor::report_suppressed_stderr() {
+    if (stderr_suppressed_lines_ == 0) return;
+    log_.warn("qemu_stderr_suppressed",
+              fmt::format("{} more lines ({} bytes) of QEMU's stderr were not logged: more than {} lines in {} s",
+                          stderr_suppressed_lines_, stderr_suppressed_bytes_, stderr_log_burst,
+                          std::chrono::seconds(stderr_log_window).count()),
+              {{"suppressed_lines", stderr_suppressed_lines_}, {"suppressed_bytes", stderr_suppressed_bytes_}});
+    stderr_suppressed_lines_ = 0;
+    stderr_suppressed_bytes_ = 0;
 }
 
 void Supervisor::watch_oom() {
@@ -511,6 +546,7 @@ int Supervisor::finish() {
     }
     qmp_.close();
     signals_.close();
+    report_suppressed_stderr();
     EndingReport report{classify(ending_), ending_, run_.cgroup.limits.max_bytes, peak,
                         {stderr_tail_.begin(), stderr_tail_.end()}};
     const int code = exit_code_for(report.outcome);

@@ -9,6 +9,7 @@
 //   exit=N              print an error on stderr and exit N before QMP
 //   exit0               exit 0 at once, without a word of QMP
 //   flood=BYTES         first write one stderr line of BYTES bytes
+//   lines=N             then write N short stderr lines
 //   hang                never accept the QMP connection
 //   no-greeting         accept it, never send the greeting
 //   crash=segv|abort    die from that signal right after the handshake
@@ -169,6 +170,11 @@ int main(int argc, char** argv) {
         std::string line(static_cast<std::size_t>(number("flood")), 'x');
         line += '\n';
         write_all(2, line);
+    }
+    if (has("lines")) {
+        std::string text;
+        for (long i = 0; i < number("lines"); ++i) text += "fake-qemu: line " + std::to_string(i) + "\n";
+        write_all(2, text);
     }
     if (has("exit")) {
         std::fprintf(stderr, "fake-qemu: told to exit %ld\n", number("exit"));

@@ -327,6 +327,17 @@ TEST_CASE("a 50 MB stderr line from QEMU: bounded in memory and in the log, logg
     CHECK(l.output().size() < 64 * 1024);
 }
 
+TEST_CASE("thousands of stderr lines: 100 logged, the rest counted in one line, the last words kept") {
+    FakeVm vm;
+    LauncherProcess l(vm.args("lines=5000,exit=1"));
+    const auto stopped = itest::wait_stopped(l, 30s, 3);
+    CHECK(count_events(l, "qemu_stderr") == 100);
+    const auto suppressed = l.wait_event("qemu_stderr_suppressed", 1s);
+    REQUIRE(suppressed);
+    CHECK((*suppressed)["suppressed_lines"] == 4901);  // 5000 lines and "told to exit 1", less 100
+    CHECK_THAT(vm.termination(), Catch::Contains("fake-qemu: line 4999\nfake-qemu: told to exit 1"));
+}
+
 TEST_CASE("a 50 MB stderr line then an error exit: the termination message stays bounded") {
     FakeVm vm;
     LauncherProcess l(vm.args(fmt::format("flood={},exit=7", 50 << 20)));
