@@ -109,12 +109,17 @@ int run_cli(int argc, char** argv) {
     RunArgs run_args;
     auto* run = app.add_subcommand(
         "run", "Run the VM: QEMU in a memory cgroup sized by the plan, supervised until it stops. Exit status: 0 the "
-               "guest shut down, 3 QEMU failed or crashed, 4 OOM-killed, 5 stopped after the grace period, 2 invalid "
-               "input or setup failure (nothing left behind)");
+               "guest shut down, 3 QEMU failed, crashed, did not answer QMP or was stopped by someone else, "
+               "4 OOM-killed, 5 stopped after the grace period, 2 invalid input or setup failure (nothing left "
+               "behind)");
     add_run_options(*run, run_args);
     run->add_option("--grace-period", run_args.grace_period,
                     "seconds to wait for the guest after the power button (default: terminationGracePeriodSeconds)")
         ->check(CLI::Range(0L, 86400L));
+    run->add_option("--qmp-timeout", run_args.qmp_timeout,
+                    "seconds QEMU has to complete the QMP handshake after it starts; then it is killed (exit 3)")
+        ->check(CLI::Range(1L, 3600L))
+        ->capture_default_str();
     run->add_option("--log-format", run_args.log_format, "text or json (default: text on a terminal, else json)")
         ->check(CLI::IsMember({"text", "json"}));
     run->add_option("--termination-log", run_args.termination_log,

@@ -22,6 +22,7 @@
 #include "launcher/supervisor.hpp"
 #include "qemu-args/accel.hpp"
 #include "qemu-args/build_plan.hpp"
+#include "qemu-args/prepare.hpp"
 #include "qemu-args/quote.hpp"
 #include "qemu-args/sources.hpp"
 #include "vmi/validate.hpp"
@@ -32,24 +33,17 @@ namespace fs = std::filesystem;
 namespace {
 
 // The QEMU binary as a path: given with a '/', or found on PATH.
-std::string find_program(const std::string& name) {
-    auto executable = [](const fs::path& p) { return ::access(p.c_str(), X_OK) == 0 && !fs::is_directory(p); };
-    if (name.find('/') != std::string::npos) {
-        if (!executable(name)) throw SetupError(fmt::format("QEMU binary {} is not an executable file", name));
-        return name;
+std::string find_qemu(const std::string& name) {
+    if (name.find('/') == std::string::npos) {
+        const auto found = qemu_args::find_program(name);
+        if (!found)
+            throw SetupError(fmt::format(
+                "QEMU binary {} was not found on PATH (install qemu-system-x86, or give --qemu PATH)", name));
+        return *found;
     }
-    const char* path = std::getenv("PATH");
-    std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-    std::size_t start = 0;
-    while (start <= dirs.size()) {
-        std::size_t end = dirs.find(':', start);
-        if (end == std::string::npos) end = dirs.size();
-        const fs::path candidate = fs::path(dirs.substr(start, end - start)) / name;
-        if (end > start && executable(candidate)) return candidate.string();
-        start = end + 1;
-    }
-    throw SetupError(fmt::format("QEMU binary {} was not found on PATH (install qemu-system-x86, or give --qemu PATH)",
-                                 name));
+    if (::access(name.c_str(), X_OK) != 0 || fs::is_directory(name))
+        throw SetupError(fmt::format("QEMU binary {} is not an executable file", name));
+    return name;
 }
 
 std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, const cgroups::VmCgroupSpec& cg) {
@@ -100,8 +94,9 @@ std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, 
                          r.launch.console_log, r.launch.console_log_max_bytes, r.launch.console_socket));
     }
     step("exec, inside the cgroup before its first instruction: " + qemu_args::shell_quote(r.launch.argv));
-    step(fmt::format("watch OOM kills and pressure; on SIGTERM or SIGINT press the power button, wait {} s, then "
-                     "SIGTERM and SIGKILL",
+    step(fmt::format("kill QEMU unless it completes the QMP handshake within {} s", r.qmp_timeout.count()));
+    step(fmt::format("watch OOM kills and pressure; on SIGTERM, SIGINT, SIGQUIT or SIGHUP press the power button, "
+                     "wait {} s, then SIGTERM and SIGKILL",
                      r.grace_period.count()));
     step("remove the cgroup and the state directory when QEMU is gone");
     return out;
@@ -143,7 +138,7 @@ int cmd_run(const RunArgs& args) {
         spec, plan_options(args.plan, accel.accel, run.cgroup_mode.mode == cgroups::Mode::adopt));
 
     qemu_args::LaunchOptions options = launch_options(args.launch, spec, accel.accel);
-    if (!args.dry_run) options.qemu_binary = find_program(args.launch.qemu);
+    if (!args.dry_run) options.qemu_binary = find_qemu(args.launch.qemu);
     options.console_log = args.console_log.empty() ? "" : fs::absolute(args.console_log).string();
     if (!args.console_log_max.empty()) options.console_log_max_bytes = parse_console_log_max(args.console_log_max);
     run.state_dir = options.state_dir;
@@ -155,6 +150,7 @@ int cmd_run(const RunArgs& args) {
     if (!args.cgroup_parent.empty()) run.cgroup.parent = args.cgroup_parent;
     run.cgroup.limits.max_bytes = run.memory.cgroup_limit.value;
     run.grace_period = std::chrono::seconds(args.grace_period.value_or(spec.termination_grace_period_seconds.value_or(30)));
+    run.qmp_timeout = std::chrono::seconds(args.qmp_timeout);
     if (!args.termination_log.empty()) {
         run.termination_log = args.termination_log;
     } else if (fs::exists("/dev/termination-log")) {

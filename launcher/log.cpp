@@ -13,13 +13,16 @@
 namespace launcher {
 namespace {
 
-std::string timestamp() {
-    const auto now = std::chrono::system_clock::now();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms);
+bool reserved(const std::string& key) {
+    return key == "time" || key == "level" || key == "vmi" || key == "event" || key == "msg";
 }
 
 }  // namespace
+
+std::string iso_time(std::chrono::system_clock::time_point t) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(t)), ms);
+}
 
 LogFormat default_log_format(int fd) { return ::isatty(fd) ? LogFormat::text : LogFormat::json; }
 
@@ -43,17 +46,19 @@ std::string Log::format_line(std::string_view level, std::string_view event, std
                              const nlohmann::json& fields) const {
     if (format_ == LogFormat::json) {
         nlohmann::ordered_json j;
-        j["time"] = timestamp();
+        j["time"] = iso_time(std::chrono::system_clock::now());
         j["level"] = level;
         j["vmi"] = vmi_;
         j["event"] = event;
         j["msg"] = message;
         if (fields.is_object()) {
-            for (const auto& [k, v] : fields.items()) j[k] = v;
+            // The record's own keys keep their one meaning and format: a
+            // field of the same name goes under field_NAME.
+            for (const auto& [k, v] : fields.items()) j[reserved(k) ? "field_" + k : k] = v;
         }
         return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
-    std::string line = fmt::format("{} {:<5} {} {}", timestamp(), level, vmi_, message);
+    std::string line = fmt::format("{} {:<5} {} {}", iso_time(std::chrono::system_clock::now()), level, vmi_, message);
     if (fields.is_object()) {
         for (const auto& [k, v] : fields.items()) {
             line += fmt::format(" {}={}", k, v.is_string() ? v.get<std::string>() : v.dump());

@@ -1,7 +1,10 @@
 // The launcher's log: readable lines on a terminal, one JSON object per line
 // in a pod. Every line names the VMI and an event; fields are structured.
+// Every JSON record has time (iso_time), level, vmi, event and msg; a field
+// that would take one of those names is written as field_NAME instead.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +18,9 @@ class logger;
 namespace launcher {
 
 enum class LogFormat { text, json };
+
+// The one time format of the log: 2026-12-02T13:42:37.541Z (UTC, milliseconds).
+std::string iso_time(std::chrono::system_clock::time_point t);
 
 // text when `fd` is a terminal, json otherwise.
 LogFormat default_log_format(int fd);

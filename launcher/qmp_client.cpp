@@ -1,16 +1,15 @@
 #include "launcher/qmp_client.hpp"
 
-#include <istream>
 #include <memory>
 
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
+#include <fmt/format.h>
 
 namespace launcher::qmp {
 
 namespace asio = boost::asio;
 
-Client::Client(asio::io_context& io) : socket_(io) {}
+Client::Client(asio::io_context& io) : socket_(io), reader_(socket_, max_line_bytes) {}
 
 void Client::connect(const std::string& socket_path, ReadyHandler ready) {
     on_ready_ = std::move(ready);
@@ -19,7 +18,7 @@ void Client::connect(const std::string& socket_path, ReadyHandler ready) {
             fail_all("cannot connect to QMP: " + ec.message());
             return;
         }
-        read_next();
+        read_lines();
     });
 }
 
@@ -31,29 +30,29 @@ void Client::adopt(int fd, ReadyHandler ready) {
         fail_all("cannot use the QMP socket: " + ec.message());
         return;
     }
-    read_next();
+    read_lines();
 }
 
-void Client::read_next() {
-    asio::async_read_until(socket_, buffer_, '\n', [this](boost::system::error_code ec, std::size_t) {
-        if (ec) {
-            fail_all(ec == asio::error::eof ? "QEMU closed the QMP connection" : "QMP read failed: " + ec.message());
-            return;
-        }
-        std::istream in(&buffer_);
-        std::string line;
-        std::getline(in, line);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (!line.empty()) {
+void Client::read_lines() {
+    reader_.start(
+        [this](Line&& line) {
+            if (closed_) return false;
+            if (line.dropped > 0) {
+                fail_all(fmt::format("QMP sent a line longer than {} bytes", max_line_bytes));
+                return false;
+            }
+            if (line.text.empty()) return true;
             try {
-                handle_line(line);
+                handle_line(line.text);
             } catch (const std::exception& e) {
                 fail_all(e.what());
-                return;
+                return false;
             }
-        }
-        if (!closed_) read_next();
-    });
+            return !closed_;
+        },
+        [this](const boost::system::error_code& ec) {
+            fail_all(ec == asio::error::eof ? "QEMU closed the QMP connection" : "QMP read failed: " + ec.message());
+        });
 }
 
 void Client::handle_line(const std::string& line) {

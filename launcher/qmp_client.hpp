@@ -12,11 +12,15 @@
 // in Boost 1.74 under C++20.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/streambuf.hpp>
 
+#include "launcher/line_reader.hpp"
 #include "launcher/qmp_message.hpp"
 
 namespace launcher::qmp {
+
+// The longest QMP line taken (QEMU's replies to the launcher's commands are
+// a few KiB); a longer one ends the connection as a protocol error.
+inline constexpr std::size_t max_line_bytes = 1 << 20;
 
 class Client {
 public:
@@ -47,12 +51,12 @@ public:
     void close();
 
 private:
-    void read_next();
+    void read_lines();
     void handle_line(const std::string& line);
     void fail_all(const std::string& why);
 
     boost::asio::local::stream_protocol::socket socket_;
-    boost::asio::streambuf buffer_;
+    LineReader<boost::asio::local::stream_protocol::socket> reader_;
     std::map<std::int64_t, ReplyHandler> pending_;
     std::int64_t next_id_ = 1;
     bool ready_ = false;

@@ -15,6 +15,7 @@ struct RunArgs {
     std::string cgroup_parent;  // empty: the mode's default
     std::string cgroup_root = "/sys/fs/cgroup";
     std::optional<long> grace_period;  // seconds; default: the VMI's terminationGracePeriodSeconds
+    long qmp_timeout = 30;             // seconds QEMU has to complete the QMP handshake
     std::string log_format;            // text or json; default: text on a terminal
     std::string termination_log;       // default: /dev/termination-log when it exists
     std::string console_log;           // keep the serial console's output here (default: in the state directory)

@@ -4,6 +4,7 @@
 #include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/io.hpp>
+#include <fmt/format.h>
 
 #include "cgroups/boost_process.hpp"
 
@@ -36,9 +38,15 @@ struct ChildSetup : bp::extend::handler {
         // Die with the launcher; if it is already gone, do not start at all.
         if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(126);
         ::setpgid(0, 0);
+        // The launcher blocks the signals it reads from a signalfd and
+        // ignores SIGPIPE and SIGXFSZ; QEMU starts with neither.
         sigset_t none;
         ::sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        ::sigaction(SIGPIPE, &dfl, nullptr);
+        ::sigaction(SIGXFSZ, &dfl, nullptr);
         // Everything above stderr closes at exec, except what is placed below.
         if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
             for (int fd = 3; fd < 1024; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -63,8 +71,16 @@ struct ChildSetup : bp::extend::handler {
 }  // namespace
 
 int move_high(int fd) {
-    const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 100);
-    if (high < 0) throw std::system_error(errno, std::generic_category(), "fcntl F_DUPFD_CLOEXEC");
+    const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, move_high_base);
+    if (high < 0) {
+        const int error = errno;
+        rlimit limit{};
+        ::getrlimit(RLIMIT_NOFILE, &limit);
+        throw std::system_error(error, std::generic_category(),
+                                fmt::format("no descriptor free at or above {} for QEMU (RLIMIT_NOFILE is {}; "
+                                            "raise ulimit -n): fcntl F_DUPFD_CLOEXEC",
+                                            move_high_base, limit.rlim_cur));
+    }
     ::close(fd);
     return high;
 }

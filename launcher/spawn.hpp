@@ -27,8 +27,13 @@ struct SpawnRequest {
 // std::runtime_error with the reason when the program cannot start.
 pid_t spawn(const SpawnRequest& request, boost::process::async_pipe& stderr_pipe);
 
-// The descriptor moved to a number at or above 100, so that placing the
-// child's descriptors at small numbers never overwrites another source.
+// The descriptor moved to the lowest free number at or above
+// move_high_base, above every number the launch plan places a descriptor at
+// (QMP's 3 and the serial console's; a tap keeps its own number, which is
+// open and so never chosen), so that placing the child's descriptors never
+// overwrites another source. Low enough for a launcher run with a small
+// RLIMIT_NOFILE (ulimit -n 64); throws naming the limit when no number is free.
+inline constexpr int move_high_base = 10;
 int move_high(int fd);
 
 }  // namespace launcher

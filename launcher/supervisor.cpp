@@ -4,17 +4,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/vfs.h>
+
 #include <chrono>
 #include <deque>
 #include <fstream>
-#include <istream>
 #include <stdexcept>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/streambuf.hpp>
 #include <fmt/format.h>
 
 #include "cgroups/events.hpp"
@@ -23,9 +21,11 @@
 #include "launcher/console_relay.hpp"
 #include "launcher/control_server.hpp"
 #include "launcher/exit_codes.hpp"
+#include "launcher/line_reader.hpp"
 #include "launcher/oom_guard.hpp"
 #include "launcher/outcome.hpp"
 #include "launcher/qmp_client.hpp"
+#include "launcher/signals.hpp"
 #include "launcher/spawn.hpp"
 #include "launcher/state_dir.hpp"
 #include "launcher/status_report.hpp"
@@ -40,8 +40,14 @@ using json = nlohmann::json;
 namespace {
 
 constexpr std::size_t stderr_tail_lines = 20;
+constexpr std::size_t stderr_max_line = 4096;  // bytes of one QEMU stderr line kept; the rest is counted
+constexpr std::size_t stderr_log_burst = 100;   // QEMU stderr lines logged per stderr_log_window; the rest counted
+constexpr auto stderr_log_window = 10s;
 constexpr auto kill_after_term = 5s;     // QEMU gets this long to quit on SIGTERM
 constexpr auto escalate_term = 2s;       // after a second SIGTERM to the launcher
+constexpr auto same_request_window = 1s;  // one sender's signals this close together are one request
+constexpr auto drain_limit = 2s;          // QEMU's last stderr and QMP events, read after it exited
+constexpr std::uint64_t low_space_bytes = 16 << 20;  // below this free on the state directory: a warning
 constexpr auto oom_poll_interval = 100ms;  // where OOM events cannot be registered (read-only v1)
 constexpr auto pressure_log_interval = 10s;  // memory_pressure lines at most this often
 
@@ -49,27 +55,39 @@ double epoch_seconds() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// Where the run is; each phase says what QEMU is doing and which timer runs.
+enum class Phase {
+    starting,       // setting up; QEMU does not run yet
+    running,        // QEMU runs; the QMP handshake timer runs until QMP is ready
+    powering_down,  // the power button was pressed on request: the grace timer runs
+    stopping,       // the launcher sent QEMU SIGTERM (or SIGKILL): the kill timer runs
+    draining,       // QEMU was reaped: its last stderr and QMP events are read, bounded by the drain timer
+};
+
 class Supervisor {
 public:
     Supervisor(Log& log, const VmRun& run)
-        : log_(log), run_(run), signals_(io_, SIGTERM, SIGINT), sigchld_(io_, SIGCHLD), qmp_(io_),
-          grace_timer_(io_), kill_timer_(io_), oom_desc_(io_) {}
+        : log_(log), run_(run), signals_(io_), requests_(same_request_window), qmp_(io_), handshake_timer_(io_),
+          grace_timer_(io_), kill_timer_(io_), drain_timer_(io_), oom_desc_(io_) {}
 
     int run();
 
 private:
     void start();
-    void wait_signals();
-    void wait_sigchld();
+    void check_free_space();
+    void on_signal(const ReceivedSignal& s);
     void reap();
     void read_stderr();
+    void on_stderr_line(Line&& line);
+    void report_suppressed_stderr();
     void watch_oom();
     void open_oom_watcher();
     std::string guard_launcher();
     void check_oom(bool final_check);
     void connect_qmp(Fd fd);
     void on_qmp_event(const qmp::Event& e);
-    void request_shutdown(int signo);
+    void request_shutdown(const ReceivedSignal& s);
+    void handshake_timed_out();
     void stop_qemu(bool escalate);
     void status(ControlServer::Reply reply);
     Fd start_console();
@@ -77,14 +95,20 @@ private:
     void stop_when_drained();
     int finish();
 
+    bool qemu_running() const {
+        return phase_ == Phase::running || phase_ == Phase::powering_down || phase_ == Phase::stopping;
+    }
+
     Log& log_;
     const VmRun& run_;
     asio::io_context io_;
-    asio::signal_set signals_;
-    asio::signal_set sigchld_;
+    SignalReader signals_;
+    ShutdownRequests requests_;
     qmp::Client qmp_;
+    asio::steady_timer handshake_timer_;
     asio::steady_timer grace_timer_;
     asio::steady_timer kill_timer_;
+    asio::steady_timer drain_timer_;
     asio::posix::stream_descriptor oom_desc_;
 
     std::optional<StateDir> state_;
@@ -94,16 +118,20 @@ private:
     std::optional<ControlServer> control_;
     std::optional<ConsoleRelay> console_;
     std::optional<boost::process::async_pipe> stderr_pipe_;
-    asio::streambuf stderr_buf_;
-    std::deque<std::string> stderr_tail_;
+    std::optional<LineReader<boost::process::async_pipe>> stderr_reader_;
+    std::deque<std::string> stderr_tail_;  // at most stderr_tail_lines lines of at most stderr_max_line bytes
+    std::chrono::steady_clock::time_point stderr_window_start_{};
+    std::size_t stderr_window_lines_ = 0;
+    std::uint64_t stderr_suppressed_lines_ = 0;
+    std::uint64_t stderr_suppressed_bytes_ = 0;
 
+    Phase phase_ = Phase::starting;
     pid_t qemu_pid_ = -1;
-    bool qemu_running_ = false;
-    bool stderr_closed_ = false;
+    bool stderr_open_ = false;
+    bool qmp_open_ = false;
     double started_at_ = 0;
-    bool stopping_ = false;
     Ending ending_;
-    std::optional<double> oom_seen_at_;
+    std::optional<std::chrono::system_clock::time_point> oom_seen_at_;
     std::optional<std::chrono::steady_clock::time_point> pressure_logged_at_;
     cgroups::MemoryEventCounts pressure_unlogged_;
 };
@@ -116,6 +144,7 @@ void Supervisor::start() {
     state_.emplace(StateDir::acquire(
         run_.state_dir, run_.spec.metadata.namespace_name + "/" + run_.spec.metadata.name, stale));
     if (stale) log_.warn("stale_state_cleaned", *stale);
+    check_free_space();
 
     qemu_args::prepare_files(run_.launch);
 
@@ -155,15 +184,21 @@ void Supervisor::start() {
     req.cgroup_join_fd = cgroup_ ? cgroup_->join_fd() : -1;
     if (mode == cgroups::Mode::adopt || mode == cgroups::Mode::nested) req.oom_score_adj = guard_launcher();
 
-    wait_sigchld();  // before the child exists, so its exit is never missed
+    // Signals are read from here on (SIGCHLD included, so QEMU's exit is never missed).
+    signals_.start([this](const ReceivedSignal& s) { on_signal(s); });
     stderr_pipe_.emplace(io_);
     qemu_pid_ = spawn(req, *stderr_pipe_);
-    qemu_running_ = true;
+    phase_ = Phase::running;
     started_at_ = epoch_seconds();
     log_.info("qemu_started", fmt::format("QEMU started (pid {})", qemu_pid_),
               {{"pid", qemu_pid_}, {"guest_bytes", run_.memory.guest.value}, {"argv", run_.launch.argv}});
     read_stderr();
     if (oom_) watch_oom();
+    // A QEMU that never answers QMP can be neither watched nor shut down.
+    handshake_timer_.expires_after(run_.qmp_timeout);
+    handshake_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) handshake_timed_out();
+    });
 
     // The kernel queues this connection on the listener until QEMU accepts it.
     connect_qmp(connect_unix(run_.launch.qmp_socket));
@@ -172,7 +207,22 @@ void Supervisor::start() {
 
     control_.emplace(io_, listen_unix(run_.state_dir / "control.sock"),
                      ControlServer::Requests{{"status", [this](ControlServer::Reply reply) { status(std::move(reply)); }}});
-    wait_signals();
+}
+
+// QEMU's console log and overlays go to the state directory; a file system
+// about to fill loses them without a word from QEMU, so say it first.
+void Supervisor::check_free_space() {
+    // statfs, not statvfs: glibc's statvfs also reads the mount table,
+    // touching pages the launcher would otherwise never map.
+    struct statfs fs {};
+    if (::statfs(run_.state_dir.c_str(), &fs) != 0) return;
+    const std::uint64_t free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_bsize);
+    if (free_bytes >= low_space_bytes) return;
+    log_.warn("state_dir_low_space",
+              fmt::format("only {} bytes are free on the file system of {}: the console log and the VM's files there "
+                          "may be cut short (ENOSPC)",
+                          free_bytes, run_.state_dir.string()),
+              {{"free_bytes", free_bytes}, {"state_dir", run_.state_dir.string()}});
 }
 
 // Events where the kernel takes a registration; in adopt mode on a
@@ -209,20 +259,14 @@ std::string Supervisor::guard_launcher() {
     return std::to_string(s.qemu);
 }
 
-void Supervisor::wait_signals() {
-    signals_.async_wait([this](boost::system::error_code ec, int signo) {
-        if (ec) return;
-        request_shutdown(signo);
-        wait_signals();
-    });
-}
-
-void Supervisor::wait_sigchld() {
-    sigchld_.async_wait([this](boost::system::error_code ec, int) {
-        if (ec) return;
-        reap();
-        if (qemu_running_) wait_sigchld();
-    });
+void Supervisor::on_signal(const ReceivedSignal& s) {
+    switch (signal_action(s.signo)) {
+        case SignalAction::reap: reap(); return;
+        case SignalAction::shutdown: request_shutdown(s); return;
+        case SignalAction::ignore: break;
+    }
+    log_.warn("signal_ignored", fmt::format("{} from pid {}: ignored (it does not stop the VM)", strsignal(s.signo), s.sender),
+              {{"signal", s.signo}, {"sender_pid", s.sender}});
 }
 
 // Reaps every child that exited: QEMU, and (as PID 1) anything re-parented to us.
@@ -236,28 +280,58 @@ void Supervisor::reap() {
 }
 
 void Supervisor::read_stderr() {
-    asio::async_read_until(*stderr_pipe_, stderr_buf_, '\n', [this](boost::system::error_code ec, std::size_t) {
-        if (ec) {
-            // QEMU's last words may lack a newline.
-            std::istream in(&stderr_buf_);
-            std::string rest;
-            if (std::getline(in, rest) && !rest.empty()) {
-                stderr_tail_.push_back(rest);
-                log_.warn("qemu_stderr", "qemu: " + rest);
-            }
-            stderr_closed_ = true;
+    stderr_open_ = true;
+    stderr_reader_.emplace(*stderr_pipe_, stderr_max_line);
+    stderr_reader_->start(
+        [this](Line&& line) {
+            on_stderr_line(std::move(line));
+            return true;
+        },
+        [this](const boost::system::error_code&) {
+            stderr_open_ = false;
             stop_when_drained();
-            return;
-        }
-        std::istream in(&stderr_buf_);
-        std::string line;
-        std::getline(in, line);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        stderr_tail_.push_back(line);
+        });
+}
+
+// Each line is logged once, at most stderr_max_line bytes of it, and at
+// most stderr_log_burst lines per stderr_log_window: a QEMU that floods its
+// stderr cannot flood the launcher's log. The tail keeps the newest lines
+// for the termination message either way.
+void Supervisor::on_stderr_line(Line&& line) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - stderr_window_start_ >= stderr_log_window) {
+        report_suppressed_stderr();
+        stderr_window_start_ = now;
+        stderr_window_lines_ = 0;
+    }
+    if (stderr_window_lines_ >= stderr_log_burst) {
+        ++stderr_suppressed_lines_;
+        stderr_suppressed_bytes_ += line.text.size() + line.dropped;
+        stderr_tail_.push_back(std::move(line.text));
         if (stderr_tail_.size() > stderr_tail_lines) stderr_tail_.pop_front();
-        log_.warn("qemu_stderr", "qemu: " + line);
-        read_stderr();
-    });
+        return;
+    }
+    ++stderr_window_lines_;
+    std::string message = "qemu: " + line.text;
+    json fields = json::object();
+    if (line.dropped > 0) {
+        message += fmt::format(" [... {} more bytes of this line dropped]", line.dropped);
+        fields["dropped_bytes"] = line.dropped;
+    }
+    log_.warn("qemu_stderr", message, fields);
+    stderr_tail_.push_back(std::move(line.text));
+    if (stderr_tail_.size() > stderr_tail_lines) stderr_tail_.pop_front();
+}
+
+void Supervisor::report_suppressed_stderr() {
+    if (stderr_suppressed_lines_ == 0) return;
+    log_.warn("qemu_stderr_suppressed",
+              fmt::format("{} more lines ({} bytes) of QEMU's stderr were not logged: more than {} lines in {} s",
+                          stderr_suppressed_lines_, stderr_suppressed_bytes_, stderr_log_burst,
+                          std::chrono::seconds(stderr_log_window).count()),
+              {{"suppressed_lines", stderr_suppressed_lines_}, {"suppressed_bytes", stderr_suppressed_bytes_}});
+    stderr_suppressed_lines_ = 0;
+    stderr_suppressed_bytes_ = 0;
 }
 
 void Supervisor::watch_oom() {
@@ -266,7 +340,7 @@ void Supervisor::watch_oom() {
     oom_desc_.async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
         if (ec) return;
         check_oom(false);
-        if (!oom_->gone() && qemu_running_) watch_oom();
+        if (!oom_->gone() && qemu_running()) watch_oom();
     });
 }
 
@@ -275,7 +349,7 @@ void Supervisor::check_oom(bool final_check) {
     const std::uint64_t kills = fresh.kill_events();
     if (kills > 0) {
         ending_.oom_kills += kills;
-        if (!oom_seen_at_) oom_seen_at_ = epoch_seconds();
+        if (!oom_seen_at_) oom_seen_at_ = std::chrono::system_clock::now();
         std::optional<std::uint64_t> peak;
         try {
             peak = cgroups::read_stats(cgroup_->version(), cgroup_->path()).peak_bytes;
@@ -287,7 +361,7 @@ void Supervisor::check_oom(bool final_check) {
                    {{"limit_bytes", run_.cgroup.limits.max_bytes},
                     {"peak_bytes", peak ? json(*peak) : json(nullptr)},
                     {"oom_kills", ending_.oom_kills},
-                    {"time", *oom_seen_at_},
+                    {"killed_at", iso_time(*oom_seen_at_)},
                     {"seen_by", final_check ? "final check" : "watcher"}});
     }
     // Pressure can change many times a second: one line at most every
@@ -305,14 +379,20 @@ void Supervisor::check_oom(bool final_check) {
 }
 
 void Supervisor::connect_qmp(Fd fd) {
+    qmp_open_ = true;
     qmp_.on_event([this](const qmp::Event& e) { on_qmp_event(e); });
+    qmp_.on_closed([this](const std::string&) {
+        qmp_open_ = false;
+        stop_when_drained();
+    });
     qmp_.adopt(fd.release(), [this](const std::string& error) {
         if (!error.empty()) {
-            if (qemu_running_) log_.warn("qmp_unavailable", error);
+            if (qemu_running()) log_.warn("qmp_unavailable", error);
             return;
         }
+        handshake_timer_.cancel();
         log_.info("qmp_ready", "QMP ready", {{"qemu_version", qmp_.qemu_version()}});
-        if (stopping_) qmp_.execute("system_powerdown");
+        if (phase_ == Phase::powering_down) qmp_.execute("system_powerdown");
     });
 }
 
@@ -329,18 +409,27 @@ void Supervisor::on_qmp_event(const qmp::Event& e) {
     }
 }
 
-void Supervisor::request_shutdown(int signo) {
-    if (!qemu_running_) return;
-    if (stopping_) {
-        log_.warn("shutdown_escalated", fmt::format("{} again: stopping QEMU now", strsignal(signo)));
+void Supervisor::request_shutdown(const ReceivedSignal& s) {
+    if (!qemu_running()) return;
+    const char* name = strsignal(s.signo);
+    if (!requests_.is_new(s.sender, std::chrono::steady_clock::now())) {
+        log_.info("signal_repeated",
+                  fmt::format("{} again from pid {} within {} ms: the same request (a process group signal), not a "
+                              "second one",
+                              name, s.sender, std::chrono::milliseconds(same_request_window).count()),
+                  {{"signal", s.signo}, {"sender_pid", s.sender}});
+        return;
+    }
+    if (phase_ != Phase::running) {
+        log_.warn("shutdown_escalated", fmt::format("{} again: stopping QEMU now", name),
+                  {{"signal", s.signo}, {"sender_pid", s.sender}});
         stop_qemu(true);
         return;
     }
-    stopping_ = true;
+    phase_ = Phase::powering_down;
     log_.info("shutdown_requested",
-              fmt::format("{}: pressing the guest's power button, {} s grace period", strsignal(signo),
-                          run_.grace_period.count()),
-              {{"signal", signo}, {"grace_period_seconds", run_.grace_period.count()}});
+              fmt::format("{}: pressing the guest's power button, {} s grace period", name, run_.grace_period.count()),
+              {{"signal", s.signo}, {"sender_pid", s.sender}, {"grace_period_seconds", run_.grace_period.count()}});
     if (qmp_.ready()) {
         qmp_.execute("system_powerdown");
     } else {
@@ -348,20 +437,35 @@ void Supervisor::request_shutdown(int signo) {
     }
     grace_timer_.expires_after(run_.grace_period);
     grace_timer_.async_wait([this](boost::system::error_code ec) {
-        if (ec || !qemu_running_) return;
+        if (ec || phase_ != Phase::powering_down) return;
         log_.warn("grace_period_expired", "the guest did not shut down within the grace period: stopping QEMU");
         stop_qemu(false);
     });
 }
 
+void Supervisor::handshake_timed_out() {
+    if (!qemu_running() || qmp_.ready()) return;
+    const long seconds = static_cast<long>(run_.qmp_timeout.count());
+    ending_.handshake_timeout_seconds = seconds;
+    log_.error("qmp_handshake_timeout",
+               fmt::format("QEMU did not complete the QMP handshake within {} s: killing it", seconds),
+               {{"timeout_seconds", seconds}});
+    // It does not answer QMP; it may not answer SIGTERM either.
+    ending_.forced = true;
+    phase_ = Phase::stopping;
+    grace_timer_.cancel();
+    ::kill(qemu_pid_, SIGKILL);
+}
+
 // SIGTERM (QEMU quits at once, cleanly), then SIGKILL if it lingers.
 void Supervisor::stop_qemu(bool escalate) {
     ending_.forced = true;
+    phase_ = Phase::stopping;
     grace_timer_.cancel();
     ::kill(qemu_pid_, SIGTERM);
     kill_timer_.expires_after(escalate ? escalate_term : kill_after_term);
     kill_timer_.async_wait([this](boost::system::error_code ec) {
-        if (ec || !qemu_running_) return;
+        if (ec || !qemu_running()) return;
         log_.warn("qemu_killed", "QEMU did not quit on SIGTERM: SIGKILL");
         ::kill(qemu_pid_, SIGKILL);
     });
@@ -399,26 +503,26 @@ Fd Supervisor::start_console() {
 }
 
 void Supervisor::qemu_exited(int status) {
-    qemu_running_ = false;
+    phase_ = Phase::draining;
     if (WIFEXITED(status)) ending_.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) ending_.signal = WTERMSIG(status);
+    handshake_timer_.cancel();
     grace_timer_.cancel();
     kill_timer_.cancel();
-    signals_.cancel();
     if (control_) control_->close();
     if (console_) console_->close();  // QEMU's last output into the log
-    qmp_.close();
-    // Read what QEMU said last before deciding anything; a descendant holding
-    // the pipe open must not hold the launcher, hence the bound.
-    kill_timer_.expires_after(2s);
-    kill_timer_.async_wait([this](boost::system::error_code ec) {
+    // Read what QEMU said last (stderr, and its SHUTDOWN event, which can
+    // come after the exit was seen) before deciding anything; a descendant
+    // holding the pipe open must not hold the launcher, hence the bound.
+    drain_timer_.expires_after(drain_limit);
+    drain_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) io_.stop();
     });
     stop_when_drained();
 }
 
 void Supervisor::stop_when_drained() {
-    if (!qemu_running_ && stderr_closed_) io_.stop();
+    if (phase_ == Phase::draining && !stderr_open_ && !qmp_open_) io_.stop();
 }
 
 int Supervisor::finish() {
@@ -432,6 +536,9 @@ int Supervisor::finish() {
         } catch (const std::exception&) {
         }
     }
+    qmp_.close();
+    signals_.close();
+    report_suppressed_stderr();
     EndingReport report{classify(ending_), ending_, run_.cgroup.limits.max_bytes, peak,
                         {stderr_tail_.begin(), stderr_tail_.end()}};
     const int code = exit_code_for(report.outcome);
@@ -453,11 +560,14 @@ int Supervisor::finish() {
                 {"limit_bytes", report.limit_bytes},
                 {"peak_bytes", peak ? json(*peak) : json(nullptr)},
                 {"oom_kills", ending_.oom_kills}};
-    if (report.outcome == Outcome::qemu_failed) fields["qemu_stderr"] = report.qemu_stderr_tail;
+    if (report.outcome == Outcome::qemu_failed) fields["qemu_stderr"] = newest_lines(report.qemu_stderr_tail, 4096);
+    // The reason only: QEMU's stderr lines were logged as they came, and
+    // the last of them are in qemu_stderr.
+    const std::string reason = message.substr(0, message.find('\n'));
     if (report.outcome == Outcome::guest_shutdown) {
-        log_.info("vm_stopped", message, fields);
+        log_.info("vm_stopped", reason, fields);
     } else {
-        log_.error("vm_stopped", message, fields);
+        log_.error("vm_stopped", reason, fields);
     }
     return code;
 }
@@ -468,8 +578,8 @@ int Supervisor::run() {
     } catch (const std::exception& e) {
         // Nothing may be left behind: the cgroup and the state directory
         // close with their owners; a QEMU already started dies with the cgroup.
-        if (qemu_running_) ::kill(qemu_pid_, SIGKILL);
-        if (qemu_running_) ::waitpid(qemu_pid_, nullptr, 0);
+        if (qemu_running()) ::kill(qemu_pid_, SIGKILL);
+        if (qemu_running()) ::waitpid(qemu_pid_, nullptr, 0);
         if (cgroup_) cgroup_->close();
         throw SetupError(e.what());
     }

@@ -30,6 +30,9 @@ struct VmRun {
     cgroups::ModeChoice cgroup_mode;
     cgroups::VmCgroupSpec cgroup;
     std::chrono::seconds grace_period{30};
+    // QEMU must complete the QMP handshake (greeting, qmp_capabilities) this
+    // soon after it starts, or it is killed and the run fails (exit 3).
+    std::chrono::seconds qmp_timeout{30};
     std::optional<std::filesystem::path> termination_log;
     // The cgroup backend, begun (begin_backend()) as soon as the mode is
     // known, so that libcgroup starts in its helper while the plans are made.

@@ -1,21 +1,30 @@
 #include "qemu-args/prepare.hpp"
 
 #include <fcntl.h>
-#include <spawn.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
+// Boost 1.74's process headers miss <memory>.
+#include <memory>
+
+#include <boost/process/args.hpp>
+#include <boost/process/child.hpp>
+#include <boost/process/extend.hpp>
+#include <boost/process/io.hpp>
+#include <boost/process/pipe.hpp>
+#include <boost/process/exe.hpp>
 #include <fmt/format.h>
 
 #include "qemu-args/sources.hpp"
-
-extern char** environ;
 
 namespace qemu_args {
 namespace {
@@ -61,14 +70,47 @@ void make_dirs(const std::string& path, Made& made) {
     }
 }
 
-void run_tool(const std::vector<std::string>& argv) {
+constexpr std::size_t max_tool_output = 64 * 1024;
+constexpr std::uint64_t nearly_full_bytes = 1 << 20;
+
+// What a tool said, without blank lines and xorriso's banner.
+std::string tool_words(const std::string& output) {
+    std::string out;
+    std::size_t start = 0;
+    while (start < output.size()) {
+        auto end = output.find('\n', start);
+        if (end == std::string::npos) end = output.size();
+        const std::string line = output.substr(start, end - start);
+        start = end + 1;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        if (line.find("libburnia project.") != std::string::npos) continue;
+        out += (out.empty() ? "" : "; ") + line;
+    }
+    return out;
+}
+
+// Runs a tool that writes `output_file`. A tool that fails on a file
+// system with almost nothing free says so in its own way (xorriso: "Image
+// size exceeds free space on media"): the error says ENOSPC (the caller
+// names the file).
+void run_tool(const std::vector<std::string>& argv, const std::string& output_file) {
     std::string output;
     const int status = run_program(argv, output);
-    if (status != 0) {
-        while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
-        throw std::runtime_error(fmt::format("{} exited with status {}{}{}", argv[0], status,
-                                             output.empty() ? "" : ": ", output));
+    if (status == 0) return;
+    const std::string words = tool_words(output);
+    const std::string dir = fs::path(output_file).parent_path().string();
+    struct statvfs st {};
+    if (::statvfs(dir.c_str(), &st) == 0) {
+        const std::uint64_t free_bytes = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+        if (free_bytes < nearly_full_bytes) {
+            throw std::runtime_error(fmt::format("{} (ENOSPC): {} bytes free on the file system of {} ({} exited "
+                                                 "with status {}{}{})",
+                                                 std::strerror(ENOSPC), free_bytes, dir, argv[0], status,
+                                                 words.empty() ? "" : ": ", words));
+        }
     }
+    throw std::runtime_error(
+        fmt::format("{} exited with status {}{}{}", argv[0], status, words.empty() ? "" : ": ", words));
 }
 
 void write_file(const std::string& path, const std::string& contents, Made& made) {
@@ -93,7 +135,8 @@ void write_file(const std::string& path, const std::string& contents, Made& made
 void make_overlay(const PrepareStep& s, const PrepareTools& tools, Made& made) {
     made.file(s.path);
     run_tool({tools.qemu_img, "create", "-q", "-f", "qcow2", "-F", to_string(s.source_format), "-b", s.source,
-              s.path});
+              s.path},
+             s.path);
 }
 
 void make_sparse(const PrepareStep& s, Made& made) {
@@ -119,7 +162,7 @@ void make_seed(const PrepareStep& s, const PrepareTools& tools, Made& made) {
     for (const auto& [name, contents] : s.files) write_file(dir + "/" + name, contents, scratch);
     if (exists(s.path) && ::unlink(s.path.c_str()) != 0) fail_errno("remove", s.path);
     made.file(s.path);
-    run_tool({tools.xorrisofs, "-quiet", "-output", s.path, "-volid", "cidata", "-joliet", "-rock", dir});
+    run_tool({tools.xorrisofs, "-quiet", "-output", s.path, "-volid", "cidata", "-joliet", "-rock", dir}, s.path);
 }
 
 void copy_file(const PrepareStep& s, Made& made) {
@@ -174,40 +217,57 @@ void prepare_files(const LaunchPlan& plan, const PrepareTools& tools) {
     made.commit();
 }
 
+// Boost.Process has search_path, but it needs Boost.Filesystem, whose static
+// initializer alone keeps 130 KiB of libc resident in the launcher for the
+// VM's life (a shared Boost.Filesystem brings the shared libstdc++ back).
+std::optional<std::string> find_program(const std::string& name) {
+    if (name.find('/') != std::string::npos) return name;
+    const char* path = std::getenv("PATH");
+    const std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    std::size_t start = 0;
+    while (start <= dirs.size()) {
+        std::size_t end = dirs.find(':', start);
+        if (end == std::string::npos) end = dirs.size();
+        // An empty entry is the current directory, as for execvp.
+        const fs::path dir = end > start ? fs::path(dirs.substr(start, end - start)) : fs::path(".");
+        const fs::path candidate = dir / name;
+        struct stat st {};
+        if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0)
+            return candidate.string();
+        start = end + 1;
+    }
+    return std::nullopt;
+}
+
 int run_program(const std::vector<std::string>& argv, std::string& output) {
+    namespace bp = boost::process;
     if (argv.empty()) throw std::invalid_argument("run_program: empty argv");
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) fail_errno("pipe for", argv[0]);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    const int err = ::posix_spawnp(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(pipe_fds[1]);
-    if (err != 0) {
-        ::close(pipe_fds[0]);
-        errno = err;
-        fail_errno("run", argv[0]);
-    }
+    const auto exe = find_program(argv[0]);
+    if (!exe) throw std::runtime_error(fmt::format("run {}: not found on PATH", argv[0]));
+    bp::ipstream out;
+    std::error_code ec;
+    // The launcher blocks the signals it reads from a signalfd and ignores
+    // SIGPIPE: the tools start with the defaults.
+    bp::child child(bp::exe = *exe, bp::args(std::vector<std::string>(argv.begin() + 1, argv.end())), bp::std_in < bp::null,
+                    (bp::std_out & bp::std_err) > out, bp::extend::on_exec_setup = [](auto&) {
+                        sigset_t none;
+                        ::sigemptyset(&none);
+                        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+                        ::signal(SIGPIPE, SIG_DFL);
+                    },
+                    ec);
+    if (ec) throw std::runtime_error(fmt::format("run {}: {}", argv[0], ec.message()));
+    // The last max_tool_output bytes are what matters (the error).
     output.clear();
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = ::read(pipe_fds[0], buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        output.append(buf, static_cast<std::size_t>(n));
+    std::string line;
+    while (std::getline(out, line)) {
+        output += line + "\n";
+        if (output.size() > 2 * max_tool_output) output.erase(0, output.size() - max_tool_output);
     }
-    ::close(pipe_fds[0]);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) fail_errno("wait for", argv[0]);
-    }
+    if (output.size() > max_tool_output) output.erase(0, output.size() - max_tool_output);
+    child.wait(ec);
+    if (ec) throw std::runtime_error(fmt::format("wait for {}: {}", argv[0], ec.message()));
+    const int status = child.native_exit_code();
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

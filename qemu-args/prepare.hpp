@@ -1,6 +1,7 @@
 // Making the files a LaunchPlan names, before QEMU starts (effectful).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,12 @@ struct PrepareTools {
 // again and std::runtime_error names the step and the path.
 void prepare_files(const LaunchPlan& plan, const PrepareTools& tools = {});
 
-// Runs a program with stdin from /dev/null and waits; returns its exit
+// Where execvp would find `name`: itself when it holds a '/', else the first
+// executable regular file NAME in PATH's directories (PATH unset:
+// /usr/local/bin:/usr/bin:/bin). nullopt when there is none.
+std::optional<std::string> find_program(const std::string& name);
+
+// Runs a program (found by find_program) with stdin from /dev/null and waits; returns its exit
 // status (128 + N for signal N) and sets `output` to its stdout and stderr.
 int run_program(const std::vector<std::string>& argv, std::string& output);
 
