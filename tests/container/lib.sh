@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the names are for the scripts that source this
 # Shared by the container test scripts (sourced, bash): podman's settings
 # and the check that podman can run here at all.
 
@@ -8,7 +9,8 @@ source_root=${SOURCE_ROOT:-$(cd "$container_dir/../.." && pwd)}
 # a CONTAINERS_CONF of the caller's own wins.
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$container_dir/containers.conf}
 
-# The images tests/container/images.sh builds and the rendered Pods name.
+# The images tests/container/images.sh builds and the rendered Pods name
+# (VMIL_LAUNCHER_IMAGE: another tag for the launcher's).
 base_image=docker.io/library/debian:12
 launcher_image=${VMIL_LAUNCHER_IMAGE:-localhost/vmi-launcher:dev}
 guest_image=localhost/vmi-launcher/test-guest:latest
