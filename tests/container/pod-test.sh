@@ -104,10 +104,13 @@ YAML
 }
 
 # play [RENDER OPTION]...: renders the Pod and gives it to podman unchanged;
-# then follows the compute container's log into $work/log.
+# then follows the compute container's log into $work/log. From $work:
+# podman 4.3 builds any image whose name is a directory (or, failing, a
+# file) in the working directory, --build=false or not, and meson runs the
+# tests in the build directory, which holds the file vmi-launcher.
 play() {
   "$launcher" pod "$work/vmi.yaml" --image "$launcher_image" --accel tcg --with-configmap "$@" \
-    2>"$work/render.err" | tee "$work/pod.yaml" | podman kube play - >"$work/play.out" 2>&1 ||
+    2>"$work/render.err" | tee "$work/pod.yaml" | (cd "$work" && podman kube play - >"$work/play.out" 2>&1) ||
     { cat "$work/render.err" "$work/play.out"; fail "podman kube play of the rendered Pod"; }
   podman logs --follow "$ctr" >"$work/log" 2>&1 &
   follower=$!
