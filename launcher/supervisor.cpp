@@ -549,9 +549,19 @@ int Supervisor::finish() {
     state_->remove();
     const std::string message = termination_message(report);
     if (run_.termination_log) {
+        // kubelet makes the file before the container starts; a runtime that
+        // makes none (podman) leaves a path nobody reads and the launcher may
+        // not create: that is no fault, the message is in vm_stopped below.
+        std::error_code ec;
+        const bool existed = std::filesystem::exists(*run_.termination_log, ec);
         std::ofstream out(*run_.termination_log, std::ios::trunc);
         out << message;
-        if (!out) log_.warn("termination_log_failed", "cannot write " + run_.termination_log->string());
+        const std::string path = run_.termination_log->string();
+        if (!out && existed) log_.warn("termination_log_failed", "cannot write " + path);
+        if (!out && !existed) {
+            log_.info("termination_log_absent",
+                      path + " does not exist and cannot be created: the termination message is in this log only");
+        }
     }
     json fields{{"outcome", to_string(report.outcome)},
                 {"exit_status", code},

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package vmi-launcher needs to build, test and run.
 # Idempotent and non-interactive: packages already present are skipped.
-#   --bench   also libvirt, the peer bench/run.sh measures against
+#   --bench      also libvirt, the peer bench/run.sh measures against
+#   --container  also podman and runc (the `container` test suite runs the
+#                rendered Pod with them) and debootstrap (its base image)
 set -euo pipefail
 
-bench=false
+bench=false container=false
 for arg in "$@"; do
   case "$arg" in
     --bench) bench=true ;;
-    *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+    --container) container=true ;;
+    *) echo "usage: $0 [--bench] [--container]" >&2; exit 2 ;;
   esac
 done
 
@@ -31,6 +34,12 @@ packages=(
 if $bench; then
   # libvirt 9.0, the peer bench/run.sh runs the same guest with
   packages+=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
+fi
+if $container; then
+  # podman 4.3 with runc (crun refuses hybrid cgroup v1 hosts), catatonit
+  # (podman builds its pods' pause image with it), and debootstrap for the
+  # Debian 12 base image (tests/container/images.sh)
+  packages+=(podman runc catatonit debootstrap)
 fi
 
 missing=()

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh
+scripts/setup.sh --container
 if [ ! -f build/build.ninja ]; then
   meson setup build
 fi

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The Containerfile, checked as text against the built launcher (no
-# container engine here): every shared library `ldd` resolves for the
-# launcher belongs to a Debian package the runtime stage installs, so do
-# the programs the launcher and the pod run; the build stage installs what
-# scripts/setup.sh lists for building. Exit 77 without dpkg (not Debian).
+# The Containerfile, checked as text against the built launcher, in a
+# second and without a container engine (the `container` suite builds the
+# image with podman and runs it: tests/container): every shared library
+# `ldd` resolves for the launcher belongs to a Debian package the runtime
+# stage installs, so do the programs the launcher and the pod run; the
+# build stage installs what scripts/setup.sh lists for building. Exit 77
+# without dpkg (not Debian).
 set -euo pipefail
 root=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 launcher=${VMI_LAUNCHER:-$root/build/vmi-launcher}
