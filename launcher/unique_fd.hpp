@@ -1,38 +1,11 @@
-// A move-only owner of a file descriptor.
+// The launcher's name for the one move-only file descriptor owner, which
+// lives in cgroups/ (the lowest library that holds descriptors).
 #pragma once
 
-#include <unistd.h>
-
-#include <utility>
+#include "cgroups/unique_fd.hpp"
 
 namespace launcher {
 
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd_ = std::exchange(o.fd_, -1);
-        }
-        return *this;
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-
-    int get() const { return fd_; }
-    explicit operator bool() const { return fd_ >= 0; }
-    int release() { return std::exchange(fd_, -1); }
-    void reset() {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_ = -1;
-};
+using Fd = cgroups::UniqueFd;
 
 }  // namespace launcher

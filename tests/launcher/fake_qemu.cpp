@@ -141,30 +141,19 @@ int main(int argc, char** argv) {
     }
 
     int qmp_fd = -1;
-    std::string console_path, console_log;
     for (int i = 1; i + 1 < argc; ++i) {
         if (std::strcmp(argv[i], "-chardev") != 0) continue;
         const auto opts = chardev_options(argv[i + 1]);
         if (opts.contains("socket") && opts.contains("id") && opts.at("id") == "qmp" && opts.contains("fd")) {
             qmp_fd = std::stoi(opts.at("fd"));
-        } else if (opts.contains("id") && opts.at("id") == "serial0") {
-            if (opts.contains("path")) console_path = opts.at("path");
-            if (opts.contains("logfile")) console_log = opts.at("logfile");
         }
     }
     if (qmp_fd < 0) {
         std::fprintf(stderr, "fake-qemu: no -chardev socket,id=qmp,fd=N in the arguments\n");
         return 1;
     }
-    // QEMU's serial chardev: a listening socket and a log file.
-    if (!console_path.empty()) {
-        const int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", console_path.c_str());
-        if (::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) ::listen(s, 1);
-    }
-    if (!console_log.empty()) ::open(console_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    // The serial console (-chardev socket,id=serial0,fd=N) is the launcher's
+    // socket pair: it stays open here until exit, as QEMU's would.
 
     if (has("flood")) {
         std::string line(static_cast<std::size_t>(number("flood")), 'x');
