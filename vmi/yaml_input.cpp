@@ -151,8 +151,10 @@ private:
 class TreeCheck {
 public:
     void walk(const YAML::Node& node, int depth) {
-        if (++visited_ > 200000) {
-            throw SpecError(FieldRef{"", to_mark(node.Mark())}, "input expands to too many nodes (aliases?)");
+        if (++visited_ > limits::expanded_nodes) {
+            throw SpecError(FieldRef{"", to_mark(node.Mark())},
+                            fmt::format("input expands to more than {} nodes once its aliases are followed",
+                                        limits::expanded_nodes));
         }
         if (depth > max_nesting) {
             throw SpecError(FieldRef{"", to_mark(node.Mark())},
@@ -181,33 +183,97 @@ private:
     std::size_t visited_ = 0;
 };
 
-// Where each document starts, without building any node. yaml-cpp 0.7
-// reports a new, empty document forever when a top-level flow collection or
-// quoted scalar is followed by ',' (YAML::LoadAll then allocates until it
-// fails): stop at the second document.
-class DocumentStarts : public YAML::EventHandler {
+// A pass over the parser's events, before any node is built: counts the
+// nodes, the items of each list and the keys of each mapping against
+// vmi/limits.hpp, and notes where each document starts. The field path of
+// a collection is tracked so a refusal can say which list is too long.
+// yaml-cpp 0.7 reports a new, empty document forever when a top-level flow
+// collection or quoted scalar is followed by ',' (YAML::LoadAll then
+// allocates until it fails): the caller stops at the second document.
+class EventBudget : public YAML::EventHandler {
 public:
-    std::vector<YAML::Mark> marks;
-    void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
-    void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-    void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-    void OnMapEnd() override {}
+    std::vector<YAML::Mark> documents;
+
+    void OnDocumentStart(const YAML::Mark& mark) override { documents.push_back(mark); }
+    void OnDocumentEnd() override { open_.clear(); }
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark, nullptr); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark, nullptr); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string& value) override {
+        node(mark, &value);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        open(mark, false);
+    }
+    void OnSequenceEnd() override { close(); }
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        open(mark, true);
+    }
+    void OnMapEnd() override { close(); }
+
+private:
+    struct Open {
+        bool map = false;
+        std::size_t events = 0;  // children so far (a mapping's keys and values both count)
+        std::string path;
+        std::string key;  // a mapping's last key, for its value's path
+    };
+
+    // The path of the node about to start, from the collection around it.
+    std::string child_path() const {
+        if (open_.empty()) return "";
+        const Open& parent = open_.back();
+        if (!parent.map) return fmt::format("{}[{}]", parent.path, parent.events);
+        return parent.path.empty() ? parent.key : parent.path + "." + parent.key;
+    }
+
+    // One node: counted in the document and in the collection holding it.
+    void node(const YAML::Mark& mark, const std::string* scalar) {
+        if (++nodes_ > limits::yaml_nodes) {
+            throw SpecError(FieldRef{"", to_mark(mark)},
+                            fmt::format("input has more than {} YAML nodes, the limit", limits::yaml_nodes));
+        }
+        if (!open_.empty()) count_in(open_.back(), mark, scalar);
+    }
+
+    void open(const YAML::Mark& mark, bool map) {
+        std::string path = child_path();
+        node(mark, nullptr);
+        open_.push_back({map, 0, std::move(path), {}});
+    }
+
+    void count_in(Open& parent, const YAML::Mark& mark, const std::string* scalar) {
+        if (parent.map && parent.events % 2 == 0) {
+            parent.key = scalar ? *scalar : "?";
+            if (parent.events / 2 + 1 > limits::map_keys) {
+                throw SpecError(FieldRef{parent.path, to_mark(mark)},
+                                fmt::format("a mapping of more than {} keys, the limit", limits::map_keys));
+            }
+        } else if (!parent.map && parent.events + 1 > limits::list_items) {
+            throw SpecError(FieldRef{parent.path, to_mark(mark)},
+                            fmt::format("a list of more than {} items, the limit", limits::list_items));
+        }
+        ++parent.events;
+    }
+
+    void close() {
+        if (!open_.empty()) open_.pop_back();
+    }
+
+    std::vector<Open> open_;
+    std::size_t nodes_ = 0;
 };
 
-// The mark of the second document, if the text holds more than one.
-std::optional<YAML::Mark> second_document(const std::string& text) {
+// Runs the event budget over the first two documents at most; returns the
+// mark of the second document, if the text holds more than one.
+std::optional<YAML::Mark> check_events(const std::string& text) {
     std::istringstream in(text);
     YAML::Parser parser(in);
-    DocumentStarts starts;
-    for (int i = 0; i < 2 && parser.HandleNextDocument(starts); ++i) {
+    EventBudget budget;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(budget); ++i) {
     }
-    if (starts.marks.size() < 2) return std::nullopt;
-    return starts.marks[1];
+    if (budget.documents.size() < 2) return std::nullopt;
+    return budget.documents[1];
 }
 
 std::string kind_of(const YAML::Node& n) {
@@ -233,7 +299,7 @@ YAML::Node load_yaml(std::string_view text) {
     YAML::Node doc;
     std::optional<YAML::Mark> second;
     try {
-        second = second_document(yaml);
+        second = check_events(yaml);
         doc = YAML::Load(yaml);
     } catch (const YAML::DeepRecursion& e) {
         throw SpecError(FieldRef{"", to_mark(e.mark)}, "input nests too deeply");
