@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "vmi/limits.hpp"
 #include "vmi/parse.hpp"
 
 namespace vmi {
@@ -24,13 +25,29 @@ void check_name(const std::string& value, const FieldRef& where, std::string_vie
     }
 }
 
-// Bytes of a memory quantity that must not be negative.
-Bytes memory_bytes(const QuantityField& q) {
+// A name that becomes a file name (<volumes-dir>/NAME, files in the state
+// directory), a QEMU id and part of a Pod volume's name: KubeVirt's rule
+// for disk names (validateDiskNameAsContainerName), and volumes are
+// matched to disks by name. A name like "../../x" never reaches a path.
+void check_label_name(const std::string& value, const FieldRef& where) {
+    if (!is_dns1123_label(value)) {
+        fail(where, fmt::format("\"{:.80}\" is not a DNS-1123 label: use at most 63 lowercase letters, digits and "
+                                "'-', starting and ending with a letter or digit",
+                                value));
+    }
+}
+
+// Bytes of a quantity that must not be negative, at most `max`.
+Bytes bounded_bytes(const QuantityField& q, std::uint64_t max) {
     if (q.value.negative()) fail(q.where, fmt::format("'{}' must be greater than or equal to 0", q.value.text()));
     auto b = q.value.bytes();
-    if (!b) fail(q.where, fmt::format("'{}' is too large", q.value.text()));
+    if (!b || b->value > max) {
+        fail(q.where, fmt::format("'{}' is too large: the most is {}", q.value.text(), to_string(Bytes{max})));
+    }
     return *b;
 }
+
+Bytes memory_bytes(const QuantityField& q) { return bounded_bytes(q, limits::memory_bytes); }
 
 void check_memory_floor(const QuantityField& q) {
     if (memory_bytes(q).value < min_memory_bytes) {
@@ -41,7 +58,9 @@ void check_memory_floor(const QuantityField& q) {
 std::int64_t cpu_millis(const QuantityField& q) {
     if (q.value.negative()) fail(q.where, fmt::format("'{}' must be greater than or equal to 0", q.value.text()));
     auto m = q.value.millis();
-    if (!m) fail(q.where, fmt::format("'{}' is too large", q.value.text()));
+    if (!m || *m > limits::cpu_millis) {
+        fail(q.where, fmt::format("'{}' is too large: the most is {} CPUs", q.value.text(), limits::cpu_millis / 1000));
+    }
     return *m;
 }
 
@@ -60,6 +79,9 @@ void validate_memory(const Domain& d) {
         fail(FieldRef{"spec.domain", std::nullopt},
              "no memory requested: set at least one of spec.domain.memory.guest, "
              "spec.domain.resources.requests.memory or spec.domain.resources.limits.memory");
+    }
+    for (const auto* q : {&guest, &req, &lim, &d.memory.max_guest}) {
+        if (*q) memory_bytes(**q);
     }
     for (const auto* q : {&guest, &req, &lim}) {
         if (*q) check_memory_floor(**q);
@@ -167,7 +189,56 @@ void check_unique(const std::vector<T>& items, Name name_of, std::string_view wh
     }
 }
 
+// A Kubernetes object name a Pod refers to (a PVC): a DNS-1123 subdomain.
+bool is_dns1123_subdomain(std::string_view s) {
+    if (s.empty() || s.size() > 253) return false;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        std::size_t dot = s.find('.', start);
+        if (dot == std::string_view::npos) dot = s.size();
+        const std::string_view part = s.substr(start, dot - start);
+        if (part.empty() || !is_dns1123_label(part)) return false;
+        start = dot + 1;
+    }
+    return true;
+}
+
+// A host path names one file, with no "." or ".." to resolve elsewhere.
+void check_host_path(const std::string& path, const FieldRef& where) {
+    std::size_t start = 1;
+    while (start <= path.size()) {
+        std::size_t slash = path.find('/', start);
+        if (slash == std::string::npos) slash = path.size();
+        const std::string_view part = std::string_view(path).substr(start, slash - start);
+        if (part.empty() || part == "." || part == "..") {
+            fail(where, fmt::format("\"{}\" must name a file by a plain absolute path (no empty, \".\" or \"..\" "
+                                    "parts)",
+                                    path));
+        }
+        start = slash + 1;
+    }
+}
+
+void validate_volume_source(const Volume& v) {
+    if (const auto* e = std::get_if<EmptyDiskSource>(&v.source)) bounded_bytes(e->capacity, limits::disk_bytes);
+    if (const auto* h = std::get_if<HostDiskSource>(&v.source)) {
+        check_host_path(h->path, v.where.child("hostDisk").child("path"));
+        if (h->capacity) bounded_bytes(*h->capacity, limits::disk_bytes);
+    }
+    if (const auto* p = std::get_if<PersistentVolumeClaimSource>(&v.source)) {
+        if (!is_dns1123_subdomain(p->claim_name)) {
+            fail(v.where.child(p->ephemeral ? "ephemeral.persistentVolumeClaim" : "persistentVolumeClaim")
+                     .child("claimName"),
+                 fmt::format("\"{:.80}\" is not a claim name (a DNS-1123 subdomain: lowercase letters, digits, '-' "
+                             "and '.', at most 253)",
+                             p->claim_name));
+        }
+    }
+}
+
 void default_and_validate_disks(VmiSpec& spec) {
+    for (const auto& v : spec.volumes) check_label_name(v.name, v.name_ref);
+    for (const auto& d : spec.domain.devices.disks) check_label_name(d.name, d.name_ref);
     check_unique(spec.volumes, [](const Volume& v) { return v.name; }, "volume");
     check_unique(spec.domain.devices.disks, [](const Disk& d) { return d.name; }, "disk");
     int cloud_inits = 0;
@@ -175,8 +246,7 @@ void default_and_validate_disks(VmiSpec& spec) {
         if (std::holds_alternative<CloudInitNoCloudSource>(v.source) && ++cloud_inits > 1) {
             fail(v.where, "only one cloudInitNoCloud volume is allowed");
         }
-        if (const auto* e = std::get_if<EmptyDiskSource>(&v.source)) memory_bytes(e->capacity);
-        if (const auto* h = std::get_if<HostDiskSource>(&v.source); h && h->capacity) memory_bytes(*h->capacity);
+        validate_volume_source(v);
         bool used = false;
         for (const auto& d : spec.domain.devices.disks) used |= d.name == v.name;
         if (!used) spec.warnings.push_back({v.where.path, fmt::format("volume \"{}\" has no disk; ignored", v.name)});
