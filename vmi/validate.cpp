@@ -1,6 +1,7 @@
 #include "vmi/validate.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include <fmt/format.h>
@@ -117,7 +118,18 @@ void validate_memory(const Domain& d) {
     }
 }
 
+// -cpu reads "model,feature,..." and cannot escape a comma: names only.
+void check_cpu_model(const std::string& m) {
+    bool ok = m.empty() || std::isalnum(static_cast<unsigned char>(m.front()));
+    for (char c : m) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    if (!ok) {
+        fail(FieldRef{"spec.domain.cpu.model", std::nullopt},
+             fmt::format("\"{}\" is not a CPU model name (letters, digits, '-', '_', '.')", m));
+    }
+}
+
 void validate_cpu(Domain& d) {
+    check_cpu_model(d.cpu.model);
     const auto& req = d.resources.requests.cpu;
     const auto& lim = d.resources.limits.cpu;
     std::optional<std::int64_t> req_m, lim_m;
@@ -236,6 +248,29 @@ void validate_volume_source(const Volume& v) {
     }
 }
 
+// What QEMU's devices for each bus can hold, checked here so that a spec
+// `validate` accepts is one the plan can attach.
+constexpr unsigned ahci_ports = 6;  // ICH9's AHCI controller (q35's, or the one added for pc)
+
+void check_disk_on_bus(const VmiSpec& spec, const Disk& disk, unsigned& sata_disks) {
+    auto disk_fail = [&](const std::string& message) {
+        fail(disk.where, fmt::format("disk \"{}\": {}", disk.name, message));
+    };
+    const Volume* v = spec.find_volume(disk.name);
+    const bool seed = v && std::holds_alternative<CloudInitNoCloudSource>(v->source);
+    const auto* claim = v ? std::get_if<PersistentVolumeClaimSource>(&v->source) : nullptr;
+    const bool read_only = disk.readonly || (claim && claim->read_only && !claim->ephemeral);
+    if (disk.bus == DiskBus::usb && disk.kind == DiskKind::cdrom) {
+        disk_fail("a cdrom cannot be on the usb bus (use sata or scsi)");
+    }
+    if (disk.bus == DiskBus::sata) {
+        if (++sata_disks > ahci_ports) disk_fail(fmt::format("more than {} disks on the sata bus", ahci_ports));
+        if (disk.kind != DiskKind::cdrom && read_only && !seed) {
+            disk_fail("QEMU's SATA disk (ide-hd) cannot be read-only: use bus virtio or scsi, or a cdrom");
+        }
+    }
+}
+
 void default_and_validate_disks(VmiSpec& spec) {
     for (const auto& v : spec.volumes) check_label_name(v.name, v.name_ref);
     for (const auto& d : spec.domain.devices.disks) check_label_name(d.name, d.name_ref);
@@ -251,6 +286,7 @@ void default_and_validate_disks(VmiSpec& spec) {
         for (const auto& d : spec.domain.devices.disks) used |= d.name == v.name;
         if (!used) spec.warnings.push_back({v.where.path, fmt::format("volume \"{}\" has no disk; ignored", v.name)});
     }
+    unsigned sata_disks = 0;
     for (auto& disk : spec.domain.devices.disks) {
         if (!spec.find_volume(disk.name)) {
             fail(disk.where, fmt::format("disk \"{}\" has no volume of that name in spec.volumes", disk.name));
@@ -262,6 +298,7 @@ void default_and_validate_disks(VmiSpec& spec) {
                                                       : DiskBus::scsi;
         }
         if (disk.kind == DiskKind::lun && disk.bus != DiskBus::scsi) fail(disk.where, "a lun must be on the scsi bus");
+        check_disk_on_bus(spec, disk, sata_disks);
         if (disk.kind == DiskKind::cdrom && disk.bus == DiskBus::virtio) {
             // 2018's API allowed it (the seed's examples use it); QEMU has no
             // virtio CD-ROM, so it becomes a read-only virtio disk.
@@ -270,9 +307,34 @@ void default_and_validate_disks(VmiSpec& spec) {
     }
 }
 
+bool is_mac(const std::string& s) {
+    if (s.size() != 17) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (i % 3 == 2 ? s[i] != ':' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+// KubeVirt's interface models that QEMU 7.2 offers (qemu-args maps each to its device).
+bool is_nic_model(const std::string& m) {
+    for (const char* known : {"", "virtio", "e1000", "e1000e", "rtl8139", "pcnet", "ne2k_pci"}) {
+        if (m == known) return true;
+    }
+    return false;
+}
+
 void validate_networks(const VmiSpec& spec) {
     check_unique(spec.domain.devices.interfaces, [](const Interface& i) { return i.name; }, "interface");
     for (const auto& iface : spec.domain.devices.interfaces) {
+        if (!is_nic_model(iface.model)) {
+            fail(iface.where, fmt::format("interface \"{}\": \"{}\" is not a model QEMU 7.2 offers (use virtio, "
+                                          "e1000, e1000e, rtl8139, pcnet or ne2k_pci)",
+                                          iface.name, iface.model));
+        }
+        if (!iface.mac_address.empty() && !is_mac(iface.mac_address)) {
+            fail(iface.where, fmt::format("interface \"{}\": \"{}\" is not a MAC address (xx:xx:xx:xx:xx:xx)",
+                                          iface.name, iface.mac_address));
+        }
         const Network* net = nullptr;
         for (const auto& n : spec.networks) {
             if (n.name == iface.name) net = &n;

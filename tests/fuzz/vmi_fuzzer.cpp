@@ -6,11 +6,10 @@
 //   message that does not name the field, or exit status 1);
 // - plan_memory failing at all on a spec that validation accepted, or a
 //   plan whose numbers do not add up;
-// - build_launch_plan failing on a validated spec with anything but a
-//   vmi::SpecError that names a field (a rule the plan layer checks, such
-//   as a NIC model QEMU lacks): std::invalid_argument or a plain
-//   std::runtime_error there means validation let through a spec the plan
-//   cannot hold, which is a finding.
+// - build_launch_plan failing at all on a validated spec: validation
+//   checks every rule of the plan layer that depends on the spec alone
+//   (names, buses, models, MAC addresses), so any exception there means it
+//   let through a spec the plan cannot hold.
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
@@ -113,8 +112,6 @@ void plan_and_build(const vmi::VmiSpec& spec, vmi::PlanOptions options) {
             check(step.path.rfind(launch.state_dir + "/", 0) == 0 || step.kind == qemu_args::PrepareStep::Kind::sparse_file,
                   "every file the plan makes is in the state directory (a hostDisk aside)");
         }
-    } catch (const vmi::SpecError&) {
-        // A field the plan layer checks, named in the message: exit 2 for the user.
     } catch (const std::exception& e) {
         finding("build_launch_plan threw on a validated spec", e.what());
     }
