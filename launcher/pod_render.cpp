@@ -298,9 +298,9 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
     // PVCs and host disks under the volumes directory, as --volumes-dir expects.
     for (const auto& v : spec.volumes) {
         if (!has_disk(spec, v.name)) continue;
-        const bool claim = std::holds_alternative<vmi::PersistentVolumeClaimSource>(v.source);
-        const bool host = std::holds_alternative<vmi::HostDiskSource>(v.source);
-        if (!claim && !host) continue;
+        const bool is_claim = std::holds_alternative<vmi::PersistentVolumeClaimSource>(v.source);
+        const bool is_host_disk = std::holds_alternative<vmi::HostDiskSource>(v.source);
+        if (!is_claim && !is_host_disk) continue;
         const std::string name = pod_volume_name(v);
         const std::string path = fmt::format("{}/{}", pod_paths::volumes_dir, v.name);
         if (const auto* p = std::get_if<vmi::PersistentVolumeClaimSource>(&v.source)) {
