@@ -9,6 +9,8 @@
 #include "launcher/plan_args.hpp"
 #include "launcher/pod_commands.hpp"
 #include "launcher/pod_render.hpp"
+#include "vmi/limits.hpp"
+#include "vmi/quantity.hpp"
 #include "vmi/validate.hpp"
 
 namespace launcher {
@@ -58,8 +60,35 @@ CLI::App* add_pod_command(CLI::App& app, PodCommandArgs& a) {
         ->check(CLI::Range(1u, 1000u))
         ->type_name("RATIO")
         ->capture_default_str();
+    cmd->add_option("--overlay-size", a.overlay_size,
+                    "what one qcow2 overlay (a containerDisk's, an ephemeral claim's) may grow to: part of the state "
+                    "emptyDir's sizeLimit")
+        ->type_name("QUANTITY")
+        ->capture_default_str();
+    cmd->add_option("--image-size", a.image_size,
+                    "what the files copied from one container image may take: the images emptyDir's sizeLimit per "
+                    "image")
+        ->type_name("QUANTITY")
+        ->capture_default_str();
     return cmd;
 }
+
+namespace {
+
+// A size option: a quantity of whole bytes, at most the disk capacity maximum.
+vmi::Bytes size_option(const std::string& option, const std::string& text) {
+    std::string why;
+    const auto q = vmi::Quantity::try_parse(text, &why);
+    if (!q) throw std::runtime_error(fmt::format("{}: \"{}\" is not a quantity: it {}", option, text, why));
+    const auto b = q->bytes();
+    if (!b || b->value == 0 || b->value > vmi::limits::disk_bytes) {
+        throw std::runtime_error(fmt::format("{}: \"{}\" must be more than 0 and at most {}", option, text,
+                                             vmi::to_string(vmi::Bytes{vmi::limits::disk_bytes})));
+    }
+    return *b;
+}
+
+}  // namespace
 
 int cmd_pod(const PodCommandArgs& args) {
     const std::string text = read_input(args.plan.file);
@@ -76,6 +105,8 @@ int cmd_pod(const PodCommandArgs& args) {
     options.limit_rule = args.memory_limit == "cgroup" ? PodLimitRule::cgroup : PodLimitRule::kubevirt;
     options.kvm_resource = args.kvm_resource;
     options.cpu_allocation_ratio = args.cpu_allocation_ratio;
+    options.overlay_size = size_option("--overlay-size", args.overlay_size);
+    options.image_size = size_option("--image-size", args.image_size);
     const PodManifests m = render_pod(spec, plan, text, options);
     if (!pod_memory_limit(plan, options.limit_rule)) {
         fmt::print(stderr,

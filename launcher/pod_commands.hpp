@@ -22,6 +22,8 @@ struct PodCommandArgs {
     std::string memory_limit = "kubevirt";
     std::string kvm_resource = "devices.kubevirt.io/kvm";
     unsigned cpu_allocation_ratio = 10;
+    std::string overlay_size = "10Gi";  // the state emptyDir's allowance per qcow2 overlay
+    std::string image_size = "10Gi";    // the images emptyDir's allowance per copied image
 };
 
 struct CapacityCommandArgs {

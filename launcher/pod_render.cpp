@@ -12,6 +12,7 @@
 
 #include "qemu-args/quote.hpp"
 #include "qemu-args/sources.hpp"
+#include "vmi/validate.hpp"
 
 namespace launcher {
 namespace {
@@ -73,6 +74,13 @@ std::vector<ImageCopy> image_copies(const vmi::VmiSpec& spec) {
         if (!kb->initrd_path.empty()) {
             add_path(copies, kb->image, image_path(kb->initrd_path, "kernelBoot initrdPath"), false);
         }
+    }
+    std::vector<std::string> refs;
+    for (const auto& c : copies) refs.push_back(c.reference);
+    if (const auto clash = qemu_args::image_dir_clash(refs)) {
+        throw std::runtime_error(fmt::format("images \"{}\" and \"{}\" would be copied to the same directory {}/{}",
+                                             clash->first, clash->second, pod_paths::images_dir,
+                                             qemu_args::image_dir_name(clash->first)));
     }
     return copies;
 }
@@ -136,7 +144,58 @@ json pod_security_context(PodCgroupMode mode) {
 
 std::string bytes_text(vmi::Bytes b) { return std::to_string(b.value); }
 
+json empty_dir(vmi::Bytes size_limit) { return {{"sizeLimit", memory_quantity(size_limit)}}; }
+
+// A PVC's or host disk's pod volume: "volume-NAME", a DNS-1123 label too.
+std::string pod_volume_name(const vmi::Volume& v) {
+    const std::string name = "volume-" + v.name;
+    if (!vmi::is_dns1123_label(name)) {
+        throw vmi::SpecError(v.name_ref, fmt::format("\"{}\" cannot name a pod volume: \"{}\" must be a DNS-1123 label "
+                                                     "of at most 63 characters, so this volume's name has at most 56",
+                                                     v.name, name));
+    }
+    return name;
+}
+
+// What the state emptyDir may hold: the fixed files, every emptyDisk at its
+// capacity, and every overlay at the allowance.
+vmi::Bytes state_size(const vmi::VmiSpec& spec, const PodOptions& options) {
+    vmi::Bytes size = pod_sizes::state_base;
+    for (const auto& v : spec.volumes) {
+        if (!has_disk(spec, v.name)) continue;
+        if (const auto* e = std::get_if<vmi::EmptyDiskSource>(&v.source)) {
+            size += round_up(e->capacity.value.bytes().value_or(vmi::Bytes{}), 1 << 20);
+        } else if (std::holds_alternative<vmi::ContainerDiskSource>(v.source)) {
+            size += options.overlay_size;
+        } else if (const auto* p = std::get_if<vmi::PersistentVolumeClaimSource>(&v.source); p && p->ephemeral) {
+            size += options.overlay_size;
+        }
+    }
+    return size;
+}
+
 }  // namespace
+
+void check_host_disk_path(const vmi::Volume& volume, const vmi::HostDiskSource& disk) {
+    const fs::path file = fs::path(disk.path).lexically_normal();
+    const std::string dir = file.parent_path().string();
+    const vmi::FieldRef where = volume.where.child("hostDisk").child("path");
+    auto refuse = [&](const std::string& why) {
+        throw vmi::SpecError(where, fmt::format("\"{}\" {}: the pod would mount it read-write; keep disks in a "
+                                                "directory of their own (such as /var/lib/vmi-disks)",
+                                                disk.path, why));
+    };
+    if (dir == "/") refuse("lies in the node's root directory");
+    for (const std::string protected_dir : protected_host_dirs) {
+        if (qemu_args::is_within(protected_dir, dir)) {
+            refuse(fmt::format("lies in {}, a system directory of the node", protected_dir));
+        }
+        // DiskOrCreate mounts the directory: it must not hold a system directory either.
+        if (disk.create && qemu_args::is_within(dir, protected_dir)) {
+            refuse(fmt::format("is to be created in {}, which holds {}", dir, protected_dir));
+        }
+    }
+}
 
 std::string manifest_to_yaml(const json& object) { return vmi::json_to_yaml(object); }
 
@@ -231,15 +290,18 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
     json mounts = json::array();
     volumes.push_back({{"name", "vmi"}, {"configMap", {{"name", config_map_name(spec)}}}});
     mounts.push_back(mount("vmi", pod_paths::vmi_dir, true));
-    volumes.push_back({{"name", "state"}, {"emptyDir", json::object()}});
+    volumes.push_back({{"name", "state"}, {"emptyDir", empty_dir(state_size(spec, options))}});
     mounts.push_back(mount("state", pod_paths::state_root, false));
-    volumes.push_back({{"name", "tmp"}, {"emptyDir", json::object()}});
+    volumes.push_back({{"name", "tmp"}, {"emptyDir", empty_dir(pod_sizes::tmp)}});
     mounts.push_back(mount("tmp", pod_paths::tmp_dir, false));
 
     // PVCs and host disks under the volumes directory, as --volumes-dir expects.
     for (const auto& v : spec.volumes) {
         if (!has_disk(spec, v.name)) continue;
-        const std::string name = fmt::format("volume-{}", v.name);
+        const bool is_claim = std::holds_alternative<vmi::PersistentVolumeClaimSource>(v.source);
+        const bool is_host_disk = std::holds_alternative<vmi::HostDiskSource>(v.source);
+        if (!is_claim && !is_host_disk) continue;
+        const std::string name = pod_volume_name(v);
         const std::string path = fmt::format("{}/{}", pod_paths::volumes_dir, v.name);
         if (const auto* p = std::get_if<vmi::PersistentVolumeClaimSource>(&v.source)) {
             json claim = {{"claimName", p->claim_name}};
@@ -247,11 +309,15 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
             volumes.push_back({{"name", name}, {"persistentVolumeClaim", claim}});
             mounts.push_back(mount(name, path, p->read_only));
         } else if (const auto* h = std::get_if<vmi::HostDiskSource>(&v.source)) {
-            // The directory holding the disk: the launcher finds the file by its name there.
-            const std::string dir = fs::path(h->path).parent_path().string();
-            volumes.push_back({{"name", name},
-                               {"hostPath", {{"path", dir.empty() ? "/" : dir},
-                                             {"type", h->create ? "DirectoryOrCreate" : "Directory"}}}});
+            check_host_disk_path(v, *h);
+            // An existing disk: only that file is mounted, at the volume's
+            // path. DiskOrCreate: the directory that will hold it (the
+            // launcher creates the file there and finds it by its name).
+            const std::string file = fs::path(h->path).lexically_normal().string();
+            const json host_path = h->create ? json{{"path", fs::path(file).parent_path().string()},
+                                                    {"type", "DirectoryOrCreate"}}
+                                             : json{{"path", file}, {"type", "File"}};
+            volumes.push_back({{"name", name}, {"hostPath", host_path}});
             mounts.push_back(mount(name, path, false));
         }
     }
@@ -259,8 +325,8 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
     json init_containers = json::array();
     const auto copies = image_copies(spec);
     if (!copies.empty()) {
-        volumes.push_back({{"name", "images"}, {"emptyDir", json::object()}});
-        volumes.push_back({{"name", "tools"}, {"emptyDir", json::object()}});
+        volumes.push_back({{"name", "images"}, {"emptyDir", empty_dir(vmi::times(copies.size(), options.image_size))}});
+        volumes.push_back({{"name", "tools"}, {"emptyDir", empty_dir(pod_sizes::tools)}});
         mounts.push_back(mount("images", pod_paths::images_dir, true));
         const std::string tool = fmt::format("{}/busybox", pod_paths::tools_dir);
         init_containers.push_back({{"name", "tools"},

@@ -36,7 +36,39 @@ struct PodOptions {
     std::string kvm_resource = "devices.kubevirt.io/kvm";
     // KubeVirt's cpuAllocationRatio: a vCPU without a CPU request asks for 1/ratio of a CPU.
     unsigned cpu_allocation_ratio = 10;
+    // What one qcow2 overlay (over a containerDisk or an ephemeral claim) may
+    // grow to in the state emptyDir: the guest's writes to that disk.
+    vmi::Bytes overlay_size = vmi::gib(10);
+    // What the files copied from one container image may take in the images
+    // emptyDir (a containerDisk's disk, a kernelBoot kernel and initrd).
+    vmi::Bytes image_size = vmi::gib(10);
 };
+
+// The emptyDirs' sizeLimits. Kubelet evicts a pod whose emptyDir outgrows
+// its limit, so each is what its files can reach, not a guess at usage.
+namespace pod_sizes {
+// The console log and its one rotated copy at the launcher's default
+// --console-log-max (2 x 8 MiB), plus sockets, the cloud-init seed (its
+// files come from a VMI of at most 4 MiB), UEFI variables and small files.
+inline constexpr vmi::Bytes state_base = vmi::mib(32);
+inline constexpr vmi::Bytes tmp = vmi::mib(64);
+// The static busybox the init containers copy with (about 2 MB).
+inline constexpr vmi::Bytes tools = vmi::mib(16);
+}  // namespace pod_sizes
+
+// Host directories a hostDisk may not lie in or below, in a rendered pod:
+// the pod would mount them (or a file in them) read-write.
+inline constexpr const char* protected_host_dirs[] = {
+    "/bin",  "/boot", "/dev",          "/etc",  "/lib",  "/lib32",           "/lib64",
+    "/libx32", "/proc", "/root",       "/run",  "/sbin", "/sys",             "/usr",
+    "/var/lib/containerd", "/var/lib/containers", "/var/lib/docker", "/var/lib/kubelet", "/var/log",
+    "/var/run",
+};
+
+// Throws vmi::SpecError naming the field when the hostDisk's file lies in
+// or below one of protected_host_dirs, or, for DiskOrCreate (whose
+// directory the pod mounts), when that directory is / or holds one of them.
+void check_host_disk_path(const vmi::Volume& volume, const vmi::HostDiskSource& disk);
 
 // Where things are inside the pod.
 namespace pod_paths {

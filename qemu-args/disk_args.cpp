@@ -2,12 +2,12 @@
 // format, over a read-only base for overlays) and a -device on its bus.
 #include <fmt/format.h>
 
-#include <cctype>
 #include <stdexcept>
 
 #include "qemu-args/cloud_init.hpp"
 #include "qemu-args/plan_parts.hpp"
 #include "qemu-args/sources.hpp"
+#include "vmi/validate.hpp"
 
 namespace qemu_args::detail {
 namespace {
@@ -29,13 +29,17 @@ const ResolvedVolume& resolved(const PlanContext& c, const std::string& volume) 
 
 bool is_q35(const std::string& machine) { return machine.empty() || machine == "q35" || machine.starts_with("pc-q35-"); }
 
-// A volume's name as a file name in the state directory, else a stand-in.
-std::string file_stem(const std::string& volume, std::size_t index) {
-    bool safe = !volume.empty() && volume.front() != '.';
-    for (char ch : volume) {
-        safe = safe && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.');
+// A volume's name as a file name in the state directory. Validation makes
+// every volume name a DNS-1123 label; the plan refuses anything else on
+// its own, so no name can put a file outside the state directory, and no
+// stand-in can share another volume's file.
+std::string file_stem(const std::string& volume) {
+    if (!vmi::is_dns1123_label(volume)) {
+        throw std::invalid_argument(fmt::format("volume name \"{}\" is not a DNS-1123 label: it cannot name a file in "
+                                                "the state directory (the spec was not validated)",
+                                                volume));
     }
-    return safe ? volume : fmt::format("volume{}", index);
+    return volume;
 }
 
 // Where a disk's bytes come from, once the plan has decided.
@@ -68,8 +72,8 @@ std::string add_nodes(PlanContext& c, const std::string& name, const std::string
 }
 
 // The files behind a disk, with the prepare steps that make them.
-Backing backing_for(PlanContext& c, const vmi::Volume& v, std::size_t index) {
-    const std::string stem = file_stem(v.name, index);
+Backing backing_for(PlanContext& c, const vmi::Volume& v) {
+    const std::string stem = file_stem(v.name);
     if (const auto* ci = std::get_if<vmi::CloudInitNoCloudSource>(&v.source)) {
         const std::string iso = c.state_file("cidata.iso");
         c.plan.prepare.push_back(
@@ -176,7 +180,7 @@ void add_disks(PlanContext& c) {
         const vmi::Volume* v = c.spec.find_volume(d.name);
         if (!v) throw std::invalid_argument(fmt::format("disk \"{}\" has no volume", d.name));
         const bool seed = std::holds_alternative<vmi::CloudInitNoCloudSource>(v->source);
-        const Backing backing = backing_for(c, *v, i);
+        const Backing backing = backing_for(c, *v);
         bool read_only = d.readonly || d.kind == vmi::DiskKind::cdrom || volume_read_only(*v) || seed;
         if (d.bus == vmi::DiskBus::sata && d.kind != vmi::DiskKind::cdrom && read_only) {
             if (!seed) disk_error(d, "QEMU's SATA disk (ide-hd) cannot be read-only: use bus virtio or scsi, or a cdrom");

@@ -70,6 +70,25 @@ void make_dirs(const std::string& path, Made& made) {
     }
 }
 
+// A file the plan puts in the state directory is made there and nowhere
+// else: one plain name below it, and never through a symbolic link (a link
+// left there would make qemu-img or ftruncate write the file it points at).
+void check_state_target(const PrepareStep& step, const std::string& state_dir) {
+    const std::string& path = step.path;
+    // Only a sparse file may lie elsewhere: a hostDisk DiskOrCreate at its own path.
+    if (step.kind == PrepareStep::Kind::sparse_file && !is_within(state_dir, path)) return;
+    const fs::path p(path);
+    if (p.parent_path() != fs::path(state_dir) || !entry_path(state_dir, p.filename().string())) {
+        throw std::runtime_error(fmt::format("{} is not a plain file name in the state directory {}", path, state_dir));
+    }
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        throw std::runtime_error(fmt::format("{} exists and is not a regular file (a symbolic link?): refusing to "
+                                             "write through it",
+                                             path));
+    }
+}
+
 constexpr std::size_t max_tool_output = 64 * 1024;
 constexpr std::uint64_t nearly_full_bytes = 1 << 20;
 
@@ -204,6 +223,7 @@ void prepare_files(const LaunchPlan& plan, const PrepareTools& tools) {
     make_dirs(plan.state_dir, made);
     for (const auto& step : plan.prepare) {
         try {
+            check_state_target(step, plan.state_dir);
             switch (step.kind) {
                 case PrepareStep::Kind::overlay: make_overlay(step, tools, made); break;
                 case PrepareStep::Kind::sparse_file: make_sparse(step, made); break;

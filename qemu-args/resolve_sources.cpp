@@ -48,6 +48,27 @@ std::string absolute(const std::string& path) { return fs::absolute(fs::path(pat
     throw vmi::SpecError(v.where, fmt::format("volume \"{}\": {}", v.name, message));
 }
 
+// The path with every symbolic link resolved; a missing tail is kept as written.
+std::string real_path(const std::string& path) {
+    std::error_code ec;
+    const fs::path p = fs::weakly_canonical(fs::path(path), ec);
+    return ec ? absolute(path) : p.string();
+}
+
+// A path built from a name or read from an image stays inside its
+// directory once symbolic links are followed: a link inside a container
+// image, a claim or the volumes directory cannot point QEMU at another
+// file of the host. (Explicit --volume and --image mappings are the
+// operator's and taken as given; what lies inside them is checked.)
+void check_inside(const std::string& root, const std::string& path, const vmi::FieldRef& where,
+                  const std::string& who) {
+    const std::string real_root = real_path(root);
+    const std::string real = real_path(path);
+    if (!is_within(real_root, real)) {
+        throw vmi::SpecError(where, fmt::format("{}: {} leads to {}, outside {}", who, path, real, real_root));
+    }
+}
+
 // The first bytes of a disk file, enough to tell its format.
 DiskFormat read_format(const vmi::Volume& v, const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -84,7 +105,9 @@ std::string inside(const std::string& root, const std::string& relative, const v
         if (part == "..") throw vmi::SpecError(where, fmt::format("{} \"{}\" must not contain ..", what, relative));
     }
     if (rel.empty()) throw vmi::SpecError(where, fmt::format("{} \"{}\" names no file", what, relative));
-    return (fs::path(root) / rel).lexically_normal().string();
+    const std::string path = (fs::path(root) / rel).lexically_normal().string();
+    check_inside(root, path, where, what);
+    return path;
 }
 
 // The unpacked root of a container image: --image REF=DIR, else
@@ -95,7 +118,9 @@ std::string image_root(const std::string& reference, const SourceOptions& option
     if (auto it = options.images.find(reference); it != options.images.end()) {
         root = absolute(it->second);
     } else if (!options.images_dir.empty()) {
-        root = absolute((fs::path(options.images_dir) / image_dir_name(reference)).string());
+        const std::string dir = absolute(options.images_dir);
+        root = entry_path(dir, image_dir_name(reference)).value();  // image_dir_name makes one plain component
+        check_inside(dir, root, where, who + ": image \"" + reference + "\"");
     } else {
         throw vmi::SpecError(where, fmt::format("{}: image \"{}\" has no unpacked root: map it with --image {}=DIR "
                                                 "or give an images directory",
@@ -125,6 +150,7 @@ std::string only_file_in_disk_dir(const vmi::Volume& v, const std::string& root)
         volume_error(v, fmt::format("{} holds {} files; exactly one is the disk (or give the volume a path)",
                                     dir.string(), files.size()));
     }
+    check_inside(dir.string(), files.front(), v.where, fmt::format("volume \"{}\"", v.name));
     return files.front();
 }
 
@@ -138,11 +164,25 @@ ResolvedVolume container_disk(const vmi::Volume& v, const vmi::ContainerDiskSour
     return r;
 }
 
-// A PVC or host disk given by name: --volume NAME=PATH, else <volumes_dir>/NAME.
+// A PVC or host disk given by name: --volume NAME=PATH, else <volumes_dir>/NAME,
+// which must be an entry of the volumes directory, symbolic links followed.
 std::string named_volume_path(const vmi::Volume& v, const SourceOptions& o) {
     if (auto it = o.volumes.find(v.name); it != o.volumes.end()) return absolute(it->second);
-    if (!o.volumes_dir.empty()) return absolute((fs::path(o.volumes_dir) / v.name).string());
-    return {};
+    if (o.volumes_dir.empty()) return {};
+    const std::string dir = absolute(o.volumes_dir);
+    const auto entry = entry_path(dir, v.name);
+    if (!entry) volume_error(v, fmt::format("the name cannot name an entry of the volumes directory {}", dir));
+    check_inside(dir, *entry, v.where, fmt::format("volume \"{}\"", v.name));
+    return *entry;
+}
+
+// The file inside a volume's directory (a claim's disk.img, a host disk by
+// its name), which must stay inside it.
+std::string file_in(const vmi::Volume& v, const std::string& dir, const std::string& name) {
+    const auto file = entry_path(dir, name);
+    if (!file) volume_error(v, fmt::format("\"{}\" cannot name a file in {}", name, dir));
+    check_inside(dir, *file, v.where, fmt::format("volume \"{}\"", v.name));
+    return *file;
 }
 
 ResolvedVolume claim(const vmi::Volume& v, const vmi::PersistentVolumeClaimSource& c, const SourceOptions& o) {
@@ -152,7 +192,7 @@ ResolvedVolume claim(const vmi::Volume& v, const vmi::PersistentVolumeClaimSourc
                                     c.claim_name, v.name));
     }
     // KubeVirt mounts a filesystem claim as a directory holding disk.img.
-    if (inspect(path).directory) path = (fs::path(path) / "disk.img").string();
+    if (inspect(path).directory) path = file_in(v, path, "disk.img");
     ResolvedVolume r = existing_disk(v, path);
     r.needs_overlay = c.ephemeral;
     return r;
@@ -163,7 +203,7 @@ ResolvedVolume host_disk(const vmi::Volume& v, const vmi::HostDiskSource& h, con
     // Without a mapping, or when the volumes directory has no such entry, the
     // host path itself (as on a host); a directory holds the file by its name.
     if (path.empty() || (!o.volumes.contains(v.name) && !inspect(path).exists)) path = absolute(h.path);
-    if (inspect(path).directory) path = (fs::path(path) / fs::path(h.path).filename()).string();
+    if (inspect(path).directory) path = file_in(v, path, fs::path(h.path).filename().string());
     const PathInfo info = inspect(path);
     if (info.exists || !h.create) return existing_disk(v, path);
     const std::string parent = fs::path(path).parent_path().string();
@@ -229,9 +269,28 @@ bool has_disk(const vmi::VmiSpec& spec, const std::string& volume) {
     return false;
 }
 
+// Images looked up in the images directory by image_dir_name must not share
+// a directory.
+void check_image_dirs(const vmi::VmiSpec& spec, const SourceOptions& o) {
+    if (o.images_dir.empty()) return;
+    std::vector<std::string> refs;
+    for (const auto& v : spec.volumes) {
+        const auto* c = std::get_if<vmi::ContainerDiskSource>(&v.source);
+        if (c && has_disk(spec, v.name) && !o.images.contains(c->image)) refs.push_back(c->image);
+    }
+    const auto& kb = spec.domain.firmware.kernel_boot;
+    if (kb && !o.images.contains(kb->image)) refs.push_back(kb->image);
+    if (const auto clash = image_dir_clash(refs)) {
+        throw vmi::SpecError(fmt::format("images \"{}\" and \"{}\" would share the directory {}/{}: map one with "
+                                         "--image REF=DIR",
+                                         clash->first, clash->second, o.images_dir, image_dir_name(clash->first)));
+    }
+}
+
 }  // namespace
 
 ResolvedSources resolve_sources(const vmi::VmiSpec& spec, const SourceOptions& options) {
+    check_image_dirs(spec, options);
     ResolvedSources out;
     for (const auto& v : spec.volumes) {
         if (!has_disk(spec, v.name)) continue;  // validation warned: nothing attaches it

@@ -1,4 +1,5 @@
 // The pure helpers of source resolution.
+#include <map>
 #include <stdexcept>
 
 #include "qemu-args/sources.hpp"
@@ -21,6 +22,33 @@ std::string image_dir_name(std::string_view reference) {
     // "", "." and ".." would name the images directory or its parent.
     if (name.find_first_not_of('.') == std::string::npos) name = std::string(name.size() + 1, '_');
     return name;
+}
+
+std::optional<std::pair<std::string, std::string>> image_dir_clash(const std::vector<std::string>& references) {
+    std::map<std::string, std::string> seen;  // directory name -> reference
+    for (const auto& ref : references) {
+        auto [it, fresh] = seen.emplace(image_dir_name(ref), ref);
+        if (!fresh && it->second != ref) return std::pair{it->second, ref};
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> entry_path(std::string_view dir, std::string_view name) {
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
+        name.find('\0') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string out(dir);
+    if (out.empty() || out.back() != '/') out += '/';
+    out += name;
+    return out;
+}
+
+bool is_within(std::string_view root, std::string_view path) {
+    while (root.size() > 1 && root.back() == '/') root.remove_suffix(1);
+    if (!path.starts_with(root)) return false;
+    if (path.size() == root.size() || root == "/") return true;
+    return path[root.size()] == '/';
 }
 
 std::pair<std::string, std::string> split_mapping(std::string_view text) {

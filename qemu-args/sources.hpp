@@ -3,9 +3,11 @@
 // directory (PVCs, host disks) and an images directory (container images).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "qemu-args/launch_plan.hpp"
 
@@ -26,6 +28,20 @@ std::string to_string(DiskFormat format);  // "raw" or "qcow2": QEMU's driver na
 // directory: every character other than [A-Za-z0-9._-] becomes '_'
 // ("quay.io/kubevirt/cirros:latest" -> "quay.io_kubevirt_cirros_latest").
 std::string image_dir_name(std::string_view reference);
+
+// Pure: two different references among `references` that image_dir_name
+// maps to the same directory ("a/b:c" and "a_b:c"), if any: they would
+// read each other's files, so both are refused.
+std::optional<std::pair<std::string, std::string>> image_dir_clash(const std::vector<std::string>& references);
+
+// Pure: DIR/NAME when NAME is one plain path component (not empty, "." or
+// "..", no '/' or NUL), else nullopt: a name can only ever name an entry
+// of its directory, whatever validation let through.
+std::optional<std::string> entry_path(std::string_view dir, std::string_view name);
+
+// Pure: whether `path` is `root` or lies below it; both absolute and
+// lexically normal ("/a/bc" is not below "/a/b").
+bool is_within(std::string_view root, std::string_view path);
 
 // Pure: "NAME=VALUE" split at the first '=' (values may hold more). Throws
 // std::invalid_argument when there is no '=' or either side is empty.

@@ -1,10 +1,19 @@
 #include "vmi/bytes.hpp"
 
 #include <array>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 namespace vmi {
+
+void bytes_overflow(const char* operation, std::uint64_t a, std::uint64_t b) {
+    throw std::overflow_error(fmt::format("byte count overflow: {} {} {} is more than 2^64 - 1", a, operation, b));
+}
+
+void bytes_underflow(std::uint64_t a, std::uint64_t b) {
+    throw std::underflow_error(fmt::format("byte count underflow: {} - {} is below zero", a, b));
+}
 
 std::string to_string(Bytes b) {
     static constexpr std::array<const char*, 6> units{"Ei", "Pi", "Ti", "Gi", "Mi", "Ki"};

@@ -1,29 +1,51 @@
 #include "vmi/capacity.hpp"
 
+#include <limits>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace vmi {
 namespace {
 
+__extension__ typedef unsigned __int128 u128;  // GCC and Clang both have it
+
+// a - b as a signed figure; both are below 2^63 (quantities are), so the
+// difference fits, but a bound missed elsewhere must not wrap silently.
 std::int64_t minus(Bytes a, Bytes b) {
-    return static_cast<std::int64_t>(a.value) - static_cast<std::int64_t>(b.value);
+    std::int64_t out = 0;
+    if (a.value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+        b.value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+        __builtin_sub_overflow(static_cast<std::int64_t>(a.value), static_cast<std::int64_t>(b.value), &out)) {
+        throw std::overflow_error(fmt::format("capacity: {} - {} does not fit a signed 64-bit figure", a.value, b.value));
+    }
+    return out;
 }
 
-Bytes times(std::uint64_t n, Bytes b) { return Bytes{n * b.value}; }
+std::uint64_t narrow(u128 v, const char* what) {
+    if (v > std::numeric_limits<std::uint64_t>::max()) {
+        throw std::overflow_error(fmt::format("capacity: {} is more than 2^64 - 1 bytes", what));
+    }
+    return static_cast<std::uint64_t>(v);
+}
 
 // The pod's memory request in thousandths of a byte, as written: the plan
 // keeps whole bytes (rounded up), which makes ten requests of 9.7Gi two
 // bytes more than 97Gi.
 std::uint64_t exact_pod_request_millis(const VmiSpec& spec, const MemoryPlan& plan) {
     const auto& r = spec.domain.resources;
-    const std::uint64_t rounded = plan.pod_request.value * 1000;
+    const std::uint64_t rounded = narrow(u128{plan.pod_request.value} * 1000, "the pod request in millibytes");
     if (plan.hugepages) return rounded;
     const QuantityField* q = r.requests.memory ? &*r.requests.memory : r.limits.memory ? &*r.limits.memory : nullptr;
     if (!q) return rounded;
     const auto milli = q->value.scaled_ceil(3);
     if (!milli || *milli < 0) return rounded;
-    const std::uint64_t excess = plan.request.value * 1000 - static_cast<std::uint64_t>(*milli);
-    return rounded - excess;
+    const u128 request_millis = u128{plan.request.value} * 1000;
+    const auto written = static_cast<std::uint64_t>(*milli);
+    // The request in bytes is the quantity rounded up: never below it, and
+    // less than one byte above it.
+    if (request_millis < written || request_millis - written > rounded) return rounded;
+    return rounded - static_cast<std::uint64_t>(request_millis - written);
 }
 
 }  // namespace
@@ -47,8 +69,9 @@ CapacityRow capacity_for(const VmiSpec& spec, const MemoryPlan& plan, const Node
     r.overhead_requested = !plan.overcommit_guest_overhead;
     r.scheduler_fit = plan.pod_request.value == 0 ? 0 : allocatable.value / plan.pod_request.value;
     const std::uint64_t exact = exact_pod_request_millis(spec, plan);
-    r.fit = exact == 0 ? 0 : allocatable.value * 1000 / exact;
-    r.requested = Bytes{(r.fit * exact + 500) / 1000};
+    // 128-bit: allocatable x 1000 passes 2^64 above 16 PiB.
+    r.fit = exact == 0 ? 0 : narrow(u128{allocatable.value} * 1000 / exact, "the number of VMs");
+    r.requested = Bytes{narrow((u128{r.fit} * exact + 500) / 1000, "fit x request")};
     r.unrequested = minus(allocatable, r.requested);
     r.guests = times(r.fit, plan.guest);
     r.free_after_guests = minus(allocatable, r.guests);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "vmi/limits.hpp"
 #include "vmi/parse_parts.hpp"
 #include "vmi/yaml_input.hpp"
 
@@ -44,6 +45,46 @@ void merge_template_metadata(const Node& node, Metadata& out, std::vector<Warnin
     m.ignore("name", "ignored: the VirtualMachine's name is used");
     m.ignore("namespace", "ignored: the VirtualMachine's namespace is used");
     m.finish();
+}
+
+// Labels are copied onto the Pod and kept for the VM's life: Kubernetes'
+// sizes, and a count.
+void check_metadata_sizes(const Metadata& md) {
+    const FieldRef labels{"metadata.labels", std::nullopt};
+    if (md.labels.size() > limits::labels) {
+        throw SpecError(labels, fmt::format("{} labels; the limit is {}", md.labels.size(), limits::labels));
+    }
+    for (const auto& [key, value] : md.labels) {
+        if (key.empty() || key.size() > limits::label_key_bytes) {
+            throw SpecError(labels, fmt::format("label key \"{:.40}\" is {} bytes; a key has 1 to {}", key, key.size(),
+                                                limits::label_key_bytes));
+        }
+        if (value.size() > limits::label_value_bytes) {
+            throw SpecError(labels.child(key), fmt::format("the value is {} bytes; a label value has at most {}",
+                                                           value.size(), limits::label_value_bytes));
+        }
+    }
+    const FieldRef annotations{"metadata.annotations", std::nullopt};
+    if (md.annotations.size() > limits::annotations) {
+        throw SpecError(annotations, fmt::format("{} annotations; the limit is {}", md.annotations.size(),
+                                                 limits::annotations));
+    }
+    std::size_t total = 0;
+    for (const auto& [key, value] : md.annotations) total += key.size() + value.size();
+    if (total > limits::annotation_bytes) {
+        throw SpecError(annotations, fmt::format("keys and values total {} bytes; the limit is {} (Kubernetes' own)",
+                                                 total, limits::annotation_bytes));
+    }
+}
+
+// Keeps the first warnings and says how many more there were: a file of
+// unknown fields cannot grow what the launcher holds for the VM's life.
+void cap_warnings(std::vector<Warning>& warnings) {
+    if (warnings.size() <= limits::warnings) return;
+    const std::size_t more = warnings.size() - limits::warnings;
+    warnings.resize(limits::warnings);
+    warnings.push_back({"", fmt::format("{} more warnings not shown", more)});
+    warnings.shrink_to_fit();
 }
 
 void parse_vmi_spec(const Node& node, VmiSpec& out) {
@@ -101,6 +142,8 @@ VmiSpec parse_vmi(std::string_view yaml_text) {
         parse_vmi_spec(top.require("spec"), out);
     }
     top.finish();
+    check_metadata_sizes(out.metadata);
+    cap_warnings(out.warnings);
     return out;
 }
 

@@ -117,9 +117,14 @@ Disk parse_disk(const Node& node, std::vector<Warning>& warnings) {
     Disk d;
     d.where = node.where();
     MapReader m(node, warnings);
-    d.name = m.require("name").as_string();
+    const Node name = m.require("name");
+    d.name = name.as_string();
+    d.name_ref = name.where();
     // 2018's API named the volume separately from the disk.
-    if (auto n = m.take("volumeName")) d.name = n->as_string();
+    if (auto n = m.take("volumeName")) {
+        d.name = n->as_string();
+        d.name_ref = n->where();
+    }
     int targets = 0;
     for (auto [key, kind] : {std::pair{"disk", DiskKind::disk}, std::pair{"cdrom", DiskKind::cdrom},
                              std::pair{"lun", DiskKind::lun}, std::pair{"floppy", DiskKind::disk}}) {

@@ -72,7 +72,9 @@ Volume parse_volume(const Node& node, std::vector<Warning>& warnings) {
     Volume v;
     v.where = node.where();
     MapReader m(node, warnings);
-    v.name = m.require("name").as_string();
+    const Node name = m.require("name");
+    v.name = name.as_string();
+    v.name_ref = name.where();
     int sources = 0;
     auto source = [&](std::string_view key) -> std::optional<Node> {
         auto n = m.take(key);

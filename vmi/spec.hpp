@@ -97,6 +97,7 @@ struct Disk {
     std::string serial;
     std::string cache;  // "", none, writethrough, writeback
     FieldRef where;
+    FieldRef name_ref;  // the name (or 2018's volumeName) field
     bool operator==(const Disk& o) const {
         return name == o.name && kind == o.kind && bus == o.bus && readonly == o.readonly &&
                boot_order == o.boot_order && serial == o.serial && cache == o.cache;
@@ -175,6 +176,7 @@ struct Volume {
     std::string name;
     VolumeSource source;
     FieldRef where;
+    FieldRef name_ref;
     bool operator==(const Volume& o) const { return name == o.name && source == o.source; }
 };
 

@@ -1,10 +1,12 @@
 #include "vmi/validate.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "vmi/limits.hpp"
 #include "vmi/parse.hpp"
 
 namespace vmi {
@@ -24,13 +26,29 @@ void check_name(const std::string& value, const FieldRef& where, std::string_vie
     }
 }
 
-// Bytes of a memory quantity that must not be negative.
-Bytes memory_bytes(const QuantityField& q) {
+// A name that becomes a file name (<volumes-dir>/NAME, files in the state
+// directory), a QEMU id and part of a Pod volume's name: KubeVirt's rule
+// for disk names (validateDiskNameAsContainerName), and volumes are
+// matched to disks by name. A name like "../../x" never reaches a path.
+void check_label_name(const std::string& value, const FieldRef& where) {
+    if (!is_dns1123_label(value)) {
+        fail(where, fmt::format("\"{:.80}\" is not a DNS-1123 label: use at most 63 lowercase letters, digits and "
+                                "'-', starting and ending with a letter or digit",
+                                value));
+    }
+}
+
+// Bytes of a quantity that must not be negative, at most `max`.
+Bytes bounded_bytes(const QuantityField& q, std::uint64_t max) {
     if (q.value.negative()) fail(q.where, fmt::format("'{}' must be greater than or equal to 0", q.value.text()));
     auto b = q.value.bytes();
-    if (!b) fail(q.where, fmt::format("'{}' is too large", q.value.text()));
+    if (!b || b->value > max) {
+        fail(q.where, fmt::format("'{}' is too large: the most is {}", q.value.text(), to_string(Bytes{max})));
+    }
     return *b;
 }
+
+Bytes memory_bytes(const QuantityField& q) { return bounded_bytes(q, limits::memory_bytes); }
 
 void check_memory_floor(const QuantityField& q) {
     if (memory_bytes(q).value < min_memory_bytes) {
@@ -41,7 +59,9 @@ void check_memory_floor(const QuantityField& q) {
 std::int64_t cpu_millis(const QuantityField& q) {
     if (q.value.negative()) fail(q.where, fmt::format("'{}' must be greater than or equal to 0", q.value.text()));
     auto m = q.value.millis();
-    if (!m) fail(q.where, fmt::format("'{}' is too large", q.value.text()));
+    if (!m || *m > limits::cpu_millis) {
+        fail(q.where, fmt::format("'{}' is too large: the most is {} CPUs", q.value.text(), limits::cpu_millis / 1000));
+    }
     return *m;
 }
 
@@ -60,6 +80,9 @@ void validate_memory(const Domain& d) {
         fail(FieldRef{"spec.domain", std::nullopt},
              "no memory requested: set at least one of spec.domain.memory.guest, "
              "spec.domain.resources.requests.memory or spec.domain.resources.limits.memory");
+    }
+    for (const auto* q : {&guest, &req, &lim, &d.memory.max_guest}) {
+        if (*q) memory_bytes(**q);
     }
     for (const auto* q : {&guest, &req, &lim}) {
         if (*q) check_memory_floor(**q);
@@ -95,7 +118,18 @@ void validate_memory(const Domain& d) {
     }
 }
 
+// -cpu reads "model,feature,..." and cannot escape a comma: names only.
+void check_cpu_model(const std::string& m) {
+    bool ok = m.empty() || std::isalnum(static_cast<unsigned char>(m.front()));
+    for (char c : m) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    if (!ok) {
+        fail(FieldRef{"spec.domain.cpu.model", std::nullopt},
+             fmt::format("\"{}\" is not a CPU model name (letters, digits, '-', '_', '.')", m));
+    }
+}
+
 void validate_cpu(Domain& d) {
+    check_cpu_model(d.cpu.model);
     const auto& req = d.resources.requests.cpu;
     const auto& lim = d.resources.limits.cpu;
     std::optional<std::int64_t> req_m, lim_m;
@@ -167,7 +201,79 @@ void check_unique(const std::vector<T>& items, Name name_of, std::string_view wh
     }
 }
 
+// A Kubernetes object name a Pod refers to (a PVC): a DNS-1123 subdomain.
+bool is_dns1123_subdomain(std::string_view s) {
+    if (s.empty() || s.size() > 253) return false;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        std::size_t dot = s.find('.', start);
+        if (dot == std::string_view::npos) dot = s.size();
+        const std::string_view part = s.substr(start, dot - start);
+        if (part.empty() || !is_dns1123_label(part)) return false;
+        start = dot + 1;
+    }
+    return true;
+}
+
+// A host path names one file, with no "." or ".." to resolve elsewhere.
+void check_host_path(const std::string& path, const FieldRef& where) {
+    std::size_t start = 1;
+    while (start <= path.size()) {
+        std::size_t slash = path.find('/', start);
+        if (slash == std::string::npos) slash = path.size();
+        const std::string_view part = std::string_view(path).substr(start, slash - start);
+        if (part.empty() || part == "." || part == "..") {
+            fail(where, fmt::format("\"{}\" must name a file by a plain absolute path (no empty, \".\" or \"..\" "
+                                    "parts)",
+                                    path));
+        }
+        start = slash + 1;
+    }
+}
+
+void validate_volume_source(const Volume& v) {
+    if (const auto* e = std::get_if<EmptyDiskSource>(&v.source)) bounded_bytes(e->capacity, limits::disk_bytes);
+    if (const auto* h = std::get_if<HostDiskSource>(&v.source)) {
+        check_host_path(h->path, v.where.child("hostDisk").child("path"));
+        if (h->capacity) bounded_bytes(*h->capacity, limits::disk_bytes);
+    }
+    if (const auto* p = std::get_if<PersistentVolumeClaimSource>(&v.source)) {
+        if (!is_dns1123_subdomain(p->claim_name)) {
+            fail(v.where.child(p->ephemeral ? "ephemeral.persistentVolumeClaim" : "persistentVolumeClaim")
+                     .child("claimName"),
+                 fmt::format("\"{:.80}\" is not a claim name (a DNS-1123 subdomain: lowercase letters, digits, '-' "
+                             "and '.', at most 253)",
+                             p->claim_name));
+        }
+    }
+}
+
+// What QEMU's devices for each bus can hold, checked here so that a spec
+// `validate` accepts is one the plan can attach.
+constexpr unsigned ahci_ports = 6;  // ICH9's AHCI controller (q35's, or the one added for pc)
+
+void check_disk_on_bus(const VmiSpec& spec, const Disk& disk, unsigned& sata_disks) {
+    auto disk_fail = [&](const std::string& message) {
+        fail(disk.where, fmt::format("disk \"{}\": {}", disk.name, message));
+    };
+    const Volume* v = spec.find_volume(disk.name);
+    const bool seed = v && std::holds_alternative<CloudInitNoCloudSource>(v->source);
+    const auto* claim = v ? std::get_if<PersistentVolumeClaimSource>(&v->source) : nullptr;
+    const bool read_only = disk.readonly || (claim && claim->read_only && !claim->ephemeral);
+    if (disk.bus == DiskBus::usb && disk.kind == DiskKind::cdrom) {
+        disk_fail("a cdrom cannot be on the usb bus (use sata or scsi)");
+    }
+    if (disk.bus == DiskBus::sata) {
+        if (++sata_disks > ahci_ports) disk_fail(fmt::format("more than {} disks on the sata bus", ahci_ports));
+        if (disk.kind != DiskKind::cdrom && read_only && !seed) {
+            disk_fail("QEMU's SATA disk (ide-hd) cannot be read-only: use bus virtio or scsi, or a cdrom");
+        }
+    }
+}
+
 void default_and_validate_disks(VmiSpec& spec) {
+    for (const auto& v : spec.volumes) check_label_name(v.name, v.name_ref);
+    for (const auto& d : spec.domain.devices.disks) check_label_name(d.name, d.name_ref);
     check_unique(spec.volumes, [](const Volume& v) { return v.name; }, "volume");
     check_unique(spec.domain.devices.disks, [](const Disk& d) { return d.name; }, "disk");
     int cloud_inits = 0;
@@ -175,12 +281,12 @@ void default_and_validate_disks(VmiSpec& spec) {
         if (std::holds_alternative<CloudInitNoCloudSource>(v.source) && ++cloud_inits > 1) {
             fail(v.where, "only one cloudInitNoCloud volume is allowed");
         }
-        if (const auto* e = std::get_if<EmptyDiskSource>(&v.source)) memory_bytes(e->capacity);
-        if (const auto* h = std::get_if<HostDiskSource>(&v.source); h && h->capacity) memory_bytes(*h->capacity);
+        validate_volume_source(v);
         bool used = false;
         for (const auto& d : spec.domain.devices.disks) used |= d.name == v.name;
         if (!used) spec.warnings.push_back({v.where.path, fmt::format("volume \"{}\" has no disk; ignored", v.name)});
     }
+    unsigned sata_disks = 0;
     for (auto& disk : spec.domain.devices.disks) {
         if (!spec.find_volume(disk.name)) {
             fail(disk.where, fmt::format("disk \"{}\" has no volume of that name in spec.volumes", disk.name));
@@ -192,6 +298,7 @@ void default_and_validate_disks(VmiSpec& spec) {
                                                       : DiskBus::scsi;
         }
         if (disk.kind == DiskKind::lun && disk.bus != DiskBus::scsi) fail(disk.where, "a lun must be on the scsi bus");
+        check_disk_on_bus(spec, disk, sata_disks);
         if (disk.kind == DiskKind::cdrom && disk.bus == DiskBus::virtio) {
             // 2018's API allowed it (the seed's examples use it); QEMU has no
             // virtio CD-ROM, so it becomes a read-only virtio disk.
@@ -200,9 +307,34 @@ void default_and_validate_disks(VmiSpec& spec) {
     }
 }
 
+bool is_mac(const std::string& s) {
+    if (s.size() != 17) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (i % 3 == 2 ? s[i] != ':' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+// KubeVirt's interface models that QEMU 7.2 offers (qemu-args maps each to its device).
+bool is_nic_model(const std::string& m) {
+    for (const char* known : {"", "virtio", "e1000", "e1000e", "rtl8139", "pcnet", "ne2k_pci"}) {
+        if (m == known) return true;
+    }
+    return false;
+}
+
 void validate_networks(const VmiSpec& spec) {
     check_unique(spec.domain.devices.interfaces, [](const Interface& i) { return i.name; }, "interface");
     for (const auto& iface : spec.domain.devices.interfaces) {
+        if (!is_nic_model(iface.model)) {
+            fail(iface.where, fmt::format("interface \"{}\": \"{}\" is not a model QEMU 7.2 offers (use virtio, "
+                                          "e1000, e1000e, rtl8139, pcnet or ne2k_pci)",
+                                          iface.name, iface.model));
+        }
+        if (!iface.mac_address.empty() && !is_mac(iface.mac_address)) {
+            fail(iface.where, fmt::format("interface \"{}\": \"{}\" is not a MAC address (xx:xx:xx:xx:xx:xx)",
+                                          iface.name, iface.mac_address));
+        }
         const Network* net = nullptr;
         for (const auto& n : spec.networks) {
             if (n.name == iface.name) net = &n;

@@ -13,15 +13,18 @@
 #include <yaml-cpp/yaml.h>
 
 #include "vmi/errors.hpp"
+#include "vmi/limits.hpp"
 #include "vmi/spec.hpp"
 
 namespace vmi {
 
-inline constexpr std::size_t max_input_bytes = 4 << 20;
-inline constexpr int max_nesting = 64;
+inline constexpr std::size_t max_input_bytes = limits::input_bytes;
+inline constexpr int max_nesting = limits::nesting;
 
 // Parses one YAML document. Refuses oversize, non-text, too deeply nested or
-// multi-document input, and duplicate keys, each with a SpecError.
+// multi-document input, documents with more nodes, list items or mapping
+// keys than vmi/limits.hpp allows (counted before any tree is built), and
+// duplicate keys, each with a SpecError.
 YAML::Node load_yaml(std::string_view text);
 
 // A YAML node together with where it is.

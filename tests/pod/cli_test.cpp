@@ -2,6 +2,8 @@
 // the command line, JSON that parses, errors in one line with exit 2.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "../launcher/run_command.hpp"
@@ -84,4 +86,23 @@ TEST_CASE("pod: JSON that parses, a List with the ConfigMap, and an invalid VMI 
     CHECK(bad.status == 2);
     CHECK(bad.out.empty());
     CHECK_THAT(bad.err, Catch::StartsWith("error: "));
+}
+
+TEST_CASE("pod: --overlay-size and --image-size set the emptyDirs' sizeLimits") {
+    const auto r = run({launcher(), "pod", example("seed-overcommit.yaml"), "-o", "json", "--overlay-size", "3Gi",
+                        "--image-size", "2Gi"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    std::map<std::string, std::string> limits;
+    const json pod = json::parse(r.out);
+    for (const auto& v : pod["spec"]["volumes"]) {
+        if (v.contains("emptyDir")) limits[v["name"]] = v["emptyDir"]["sizeLimit"];
+    }
+    // One containerDisk: its overlay (3 GiB) and 32 MiB of the state's own files; one image copied.
+    CHECK(limits == std::map<std::string, std::string>{
+                        {"state", "3104Mi"}, {"tmp", "64Mi"}, {"images", "2Gi"}, {"tools", "16Mi"}});
+
+    const auto bad = run({launcher(), "pod", example("seed-overcommit.yaml"), "--overlay-size", "2Pi"});
+    CHECK(bad.status == 2);
+    CHECK_THAT(bad.err, Catch::EndsWith("\nerror: --overlay-size: \"2Pi\" must be more than 0 and at most 1Pi\n"));
 }

@@ -76,3 +76,30 @@ TEST_CASE("without overcommitGuestOverhead the overhead is requested and fewer V
 TEST_CASE("a node with nothing left is an error") {
     CHECK_THROWS_WITH((NodeMemory{gib(3), gib(2), gib(1)}.allocatable()), Catch::Contains("leaves nothing"));
 }
+
+TEST_CASE("nodes beyond 16 PiB: exact figures, no wrap-around") {
+    // allocatable x 1000 passed 2^64 at about 16 PiB and wrapped: a 32 PiB
+    // node reported a fit of a few thousand VMs.
+    const VmiSpec spec = example("node-overcommit-10gi.yaml");
+    const MemoryPlan plan = plan_memory(spec, {OverheadModel::launcher, Accel::kvm, 100, true});
+    const NodeMemory big{Bytes{std::uint64_t{32} << 50}, Bytes{}, Bytes{}};
+    const CapacityRow r = capacity_for(spec, plan, big);
+    // 32 PiB / 9.7 GiB, as exact decimals: 2^55 x 10 / (97 x 2^30) = 10 x 2^25 / 97.
+    CHECK(r.fit == (std::uint64_t{10} << 25) / 97);
+    CHECK(r.guests == times(r.fit, plan.guest));
+    CHECK(r.unrequested >= 0);
+
+    // At 8 EiB - 1 (the quantity maximum) what cannot be said in 64 bits
+    // is an error, never a wrapped figure.
+    const NodeMemory huge{Bytes{(std::uint64_t{1} << 63) - 1}, Bytes{}, Bytes{}};
+    const MemoryPlan small = plan_memory(load_vmi("apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n"
+                                                  "  name: s\nspec:\n  domain:\n    memory: {guest: 16Ti}\n"
+                                                  "    resources: {requests: {memory: 1M}}\n"),
+                                         {OverheadModel::launcher, Accel::kvm, 100, true});
+    const VmiSpec small_spec = load_vmi("apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n"
+                                        "  name: s\nspec:\n  domain:\n    memory: {guest: 16Ti}\n"
+                                        "    resources: {requests: {memory: 1M}}\n");
+    CHECK_THROWS_AS(capacity_for(small_spec, small, huge), std::overflow_error);
+    // Overcommitted, what 10 GiB guests may touch on it passes 2^63: said so.
+    CHECK_THROWS_WITH(capacity_for(spec, plan, huge), Catch::Contains("does not fit a signed 64-bit figure"));
+}

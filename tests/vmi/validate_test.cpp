@@ -72,7 +72,7 @@ TEST_CASE("input that is too big, too deep or not text is refused before parsing
                               char(c - 1), char(c - 1), char(c - 1), char(c - 1), char(c - 1), char(c - 1),
                               char(c - 1), char(c - 1), char(c - 1));
     }
-    CHECK_THAT(error_of(laughs), Catch::Contains("too many nodes"));
+    CHECK_THAT(error_of(laughs), Catch::Contains("input expands to more than 100000 nodes once its aliases are followed"));
 }
 
 TEST_CASE("a byte order mark and CRLF line ends are accepted") {
@@ -128,4 +128,40 @@ TEST_CASE("KubeVirt's defaults are applied") {
 TEST_CASE("undercommit (guest below request) is valid, as KubeVirt allows since 2020") {
     auto spec = vmi::load_vmi(head + "    memory:\n      guest: 1Gi\n    resources:\n      requests:\n        memory: 2Gi\n");
     CHECK(spec.domain.memory.guest->value.text() == "1Gi");
+}
+
+TEST_CASE("what QEMU cannot attach is refused by validate, not first by the plan") {
+    const auto with_devices = [](const std::string& devices, const std::string& rest = "") {
+        return error_of(head + "    memory: {guest: 256Mi}\n    devices:\n" + devices + rest);
+    };
+    std::string seven = "      disks:\n";
+    std::string volumes = "  volumes:\n";
+    for (int i = 0; i < 7; ++i) {
+        seven += fmt::format("      - {{name: d{}, disk: {{bus: sata}}}}\n", i);
+        volumes += fmt::format("  - {{name: d{}, emptyDisk: {{capacity: 1Gi}}}}\n", i);
+    }
+    CHECK_THAT(with_devices(seven, volumes),
+               Catch::StartsWith("spec.domain.devices.disks[6]: disk \"d6\": more than 6 disks on the sata bus"));
+    CHECK_THAT(with_devices("      disks:\n      - {name: c, cdrom: {bus: usb}}\n",
+                            "  volumes:\n  - {name: c, emptyDisk: {capacity: 1Gi}}\n"),
+               Catch::Contains("disk \"c\": a cdrom cannot be on the usb bus"));
+    CHECK_THAT(with_devices("      disks:\n      - {name: r, disk: {bus: sata, readonly: true}}\n",
+                            "  volumes:\n  - {name: r, emptyDisk: {capacity: 1Gi}}\n"),
+               Catch::Contains("disk \"r\": QEMU's SATA disk (ide-hd) cannot be read-only"));
+    CHECK_THAT(with_devices("      disks:\n      - {name: r, disk: {bus: sata}}\n",
+                            "  volumes:\n  - {name: r, persistentVolumeClaim: {claimName: r, readOnly: true}}\n"),
+               Catch::Contains("cannot be read-only"));
+    // The launcher's own seed on sata is attached writable, with a warning from the plan.
+    CHECK(with_devices("      disks:\n      - {name: s, disk: {bus: sata}}\n",
+                       "  volumes:\n  - {name: s, cloudInitNoCloud: {userData: x}}\n")
+              .empty());
+
+    const std::string net = "  networks:\n  - {name: default, pod: {}}\n";
+    CHECK_THAT(with_devices("      interfaces:\n      - {name: default, masquerade: {}, model: 'virtio,romfile=/x'}\n", net),
+               Catch::Contains("interface \"default\": \"virtio,romfile=/x\" is not a model QEMU 7.2 offers"));
+    CHECK_THAT(with_devices("      interfaces:\n      - {name: default, masquerade: {}, macAddress: '02:00:00:aa:bb'}\n",
+                            net),
+               Catch::Contains("\"02:00:00:aa:bb\" is not a MAC address"));
+    CHECK_THAT(error_of(head + "    memory: {guest: 256Mi}\n    cpu: {model: 'qemu64,+vmx'}\n"),
+               Catch::StartsWith("spec.domain.cpu.model: \"qemu64,+vmx\" is not a CPU model name"));
 }
