@@ -61,9 +61,8 @@ BalloonDecision inflate(BalloonState state, const BalloonInput& in, const Balloo
                     fmt::format("{}: target already at the floor {} MiB", why, in_mib(in.floor)));
     }
     if (stale(state, in, t)) {
-        return keep(state, BalloonReason::stale_stats, fmt::format("{}: waiting for statistics newer than the "
-                                                                   "last change",
-                                                                   why));
+        return keep(state, BalloonReason::stale_stats,
+                    fmt::format("{}: waiting for statistics newer than the last change", why));
     }
     const std::optional<Bytes> spare = in.stats.available ? in.stats.available : in.stats.free;
     if (!spare) {
