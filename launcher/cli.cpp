@@ -35,6 +35,12 @@ void add_plan_options(CLI::App& cmd, PlanArgs& a) {
         ->check(CLI::Range(10u, 1000u))
         ->type_name("PCT")
         ->capture_default_str();
+    cmd.add_option("--balloon", a.balloon,
+                   "auto: balloon an overcommitted VM between its memory request (the floor) and its guest "
+                   "memory (the ceiling) under memory pressure; off: never (also the VMI annotation "
+                   "vmi-launcher/balloon: \"off\")")
+        ->check(CLI::IsMember({"auto", "off"}))
+        ->capture_default_str();
 }
 
 void add_launch_options(CLI::App& cmd, LaunchArgs& a) {

@@ -16,6 +16,7 @@ struct PlanArgs {
     std::string overhead_model = "launcher";
     std::string accel = "auto";
     unsigned memory_overcommit = 100;
+    std::string balloon = "auto";
 };
 
 struct PlanCommandArgs {

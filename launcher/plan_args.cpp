@@ -58,6 +58,7 @@ vmi::PlanOptions plan_options(const PlanArgs& args, vmi::Accel accel, bool launc
     o.accel = accel;
     o.memory_overcommit_percent = args.memory_overcommit;
     o.launcher_in_cgroup = launcher_in_cgroup;
+    o.balloon = vmi::parse_balloon_mode(args.balloon);
     return o;
 }
 

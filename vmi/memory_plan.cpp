@@ -81,6 +81,8 @@ MemoryPlan plan_memory(const VmiSpec& spec, const PlanOptions& options) {
                 show(p.guest), show(p.overhead), show(needed), show(p.cgroup_limit), show(needed - p.cgroup_limit)));
         }
     }
+    p.balloon = plan_balloon(spec, options.balloon, p.request, p.guest, p.hugepages.has_value());
+    for (const auto& w : p.balloon.warnings) p.warnings.push_back(w);
     if (options.model == OverheadModel::kubevirt && options.accel == Accel::tcg) {
         p.warnings.push_back(fmt::format("the kubevirt overhead model does not count TCG's translation cache ({})",
                                          show(*p.tcg_tb_size)));

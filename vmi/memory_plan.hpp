@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "vmi/balloon_plan.hpp"
 #include "vmi/bytes.hpp"
 #include "vmi/spec.hpp"
 
@@ -27,6 +28,8 @@ struct PlanOptions {
     unsigned memory_overcommit_percent = 100;
     // The launcher itself lives in the VM's cgroup (adopt and pod modes).
     bool launcher_in_cgroup = false;
+    // --balloon: auto balloons an overcommitted VM between floor and ceiling.
+    BalloonMode balloon = BalloonMode::auto_;
     bool operator==(const PlanOptions&) const = default;
 };
 
@@ -58,6 +61,7 @@ struct MemoryPlan {
     bool overcommit_guest_overhead = false;
     PlanOptions options;
     std::vector<std::string> warnings;
+    BalloonPlan balloon;  // floor and ceiling when the launcher balloons the guest
     bool operator==(const MemoryPlan&) const = default;
 };
 

@@ -83,6 +83,10 @@ nlohmann::ordered_json plan_to_json(const VmiSpec& spec, const MemoryPlan& p) {
     j["tcg_tb_size_bytes"] = bytes_or_null(p.tcg_tb_size);
     j["vcpus"] = spec.vcpus();
     j["warnings"] = p.warnings;
+    j["balloon"] = {{"mode", p.balloon.enabled ? "auto" : "off"},
+                    {"why", p.balloon.why},
+                    {"floor_bytes", p.balloon.enabled ? nlohmann::ordered_json(p.balloon.floor.value) : nullptr},
+                    {"ceiling_bytes", p.balloon.enabled ? nlohmann::ordered_json(p.balloon.ceiling.value) : nullptr}};
     return j;
 }
 
@@ -110,6 +114,13 @@ std::string plan_to_table(const VmiSpec& spec, const MemoryPlan& p) {
     out += row("cgroup limit", show(p.cgroup_limit));
     if (p.hugepages) out += row("hugepages", show(*p.hugepages));
     if (p.tcg_tb_size) out += row("tcg tb-size", show(*p.tcg_tb_size));
+    if (p.balloon.enabled) {
+        out += row("balloon", "auto  (" + p.balloon.why + ")");
+        out += row("  floor", show(p.balloon.floor));
+        out += row("  ceiling", show(p.balloon.ceiling));
+    } else {
+        out += row("balloon", "off  (" + p.balloon.why + ")");
+    }
     for (const auto& w : p.warnings) out += "warning: " + w + "\n";
     return out;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Boots the test guest under QEMU (TCG) and checks its console protocol:
 # memory report, a cloud-init seed ISO on a virtio disk, memory fill, a C++
-# program run with vmil.exec, the ACPI power button, and a guest that ignores
-# it. Exit 0: pass, 1: fail, 77: skipped (no qemu-system-x86_64).
+# program run with vmil.exec, the ACPI power button, a guest that ignores
+# it, and a disk read into the page cache with vmil.cache. Exit 0: pass, 1: fail, 77: skipped (no qemu-system-x86_64).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -108,6 +108,34 @@ for command in ['{"execute":"qmp_capabilities"}'] + sys.argv[2:]:
 EOF
 }
 
+# disk_caches NAME: the guest's "disk caches" balloon statistic in bytes,
+# read over QMP (the balloon device must have id balloon0). The statistics
+# arrive every second once polling is on, so it waits for a second report.
+disk_caches() {
+    python3 - "$work/$1.qmp" <<'EOF'
+import json, socket, sys, time
+sock = socket.socket(socket.AF_UNIX)
+sock.settimeout(10)
+sock.connect(sys.argv[1])
+stream = sock.makefile("rw")
+def call(execute, **arguments):
+    stream.write(json.dumps({"execute": execute, "arguments": arguments}) + "\n")
+    stream.flush()
+    while True:
+        message = json.loads(stream.readline())
+        if "error" in message:
+            raise SystemExit("QMP %s: %s" % (execute, message["error"]))
+        if "return" in message:
+            return message["return"]
+json.loads(stream.readline())  # greeting
+call("qmp_capabilities")
+path = "/machine/peripheral/balloon0"
+call("qom-set", path=path, property="guest-stats-polling-interval", value=1)
+time.sleep(2.5)
+print(call("qom-get", path=path, property="guest-stats")["stats"].get("stat-disk-caches", -1))
+EOF
+}
+
 # has NAME LINE [WHAT]: passes when the console has exactly this line.
 has() {
     if grep -qxF "$2" "$work/$1.txt"; then pass "$1: ${3:-$2}"; else fail "$1: ${3:-$2}"; fi
@@ -206,6 +234,40 @@ exited_with ignore 0
 has ignore "VMIL: waiting"
 lacks ignore "VMIL: power button"
 show_console_on_failure ignore
+
+# 5. vmil.cache: 64 MiB of the first disk that is not the seed (a sparse
+# file) read into the page cache and kept there while the guest waits.
+truncate -s 96M "$work/empty.raw"
+start_guest cache "$initrd" "vmil.cache=64 vmil.wait" \
+    -drive "file=$work/seed.iso,if=virtio,format=raw,readonly=on" \
+    -drive "file=$work/empty.raw,if=virtio,format=raw" \
+    -device virtio-balloon-pci,id=balloon0
+if wait_for_line cache "VMIL: cache done 64"; then
+    caches=$(disk_caches cache) || caches=
+    # The guest's own files (the unpacked initramfs) are about 10 MiB of it.
+    if [ -n "$caches" ] && [ "$caches" -ge $((64 << 20)) ]; then
+        pass "cache: the guest reports $((caches >> 20)) MiB of disk caches (at least 64)"
+    else
+        fail "cache: disk caches '${caches}' bytes, expected at least 64 MiB"
+    fi
+    qmp cache '{"execute":"quit"}' || true
+fi
+wait_guest cache
+has cache "vmil: caching 64 MiB of /dev/vdb" "reads /dev/vdb, not the seed on /dev/vda"
+has cache "VMIL: cache progress 8"
+has cache "VMIL: cache progress 56"
+has cache "VMIL: cache done 64"
+lacks cache "VMIL: cache failed 0"
+show_console_on_failure cache
+
+# 6. vmil.cache without a disk to read fails with a message and goes on.
+start_guest nocache "$initrd" "vmil.cache=8" \
+    -drive "file=$work/seed.iso,if=virtio,format=raw,readonly=on"
+wait_guest nocache
+exited_with nocache 0
+has nocache "VMIL: cache failed 0"
+has nocache "VMIL: poweroff"
+show_console_on_failure nocache
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed"

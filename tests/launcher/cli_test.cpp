@@ -125,6 +125,19 @@ TEST_CASE("plan -o json: the seed's overcommit example") {
     CHECK_THAT(r.err, Catch::Contains("warning: spec.domain.devices.disks[1]"));
 }
 
+TEST_CASE("plan --balloon: floor and ceiling of an overcommitted VM, off on request") {
+    auto on = run({launcher(), "plan", example("seed-overcommit.yaml"), "-o", "json", "--accel", "kvm"});
+    REQUIRE(on.status == 0);
+    const auto j = nlohmann::json::parse(on.out);
+    CHECK(j["balloon"]["mode"] == "auto");
+    CHECK(j["balloon"]["floor_bytes"] == j["request_bytes"]);
+    CHECK(j["balloon"]["ceiling_bytes"] == j["guest_bytes"]);
+    auto off = run({launcher(), "plan", example("seed-overcommit.yaml"), "--accel", "kvm", "--balloon", "off"});
+    REQUIRE(off.status == 0);
+    CHECK_THAT(off.out, Catch::Contains("off  (--balloon off)"));
+    CHECK(run({launcher(), "plan", example("tiny.yaml"), "--balloon", "on"}).status == 2);
+}
+
 TEST_CASE("plan -o yaml and the table carry the same numbers") {
     auto yaml = run({launcher(), "plan", example("tiny.yaml"), "-o", "yaml", "--accel", "tcg"});
     REQUIRE(yaml.status == 0);
