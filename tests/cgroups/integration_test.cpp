@@ -203,8 +203,15 @@ TEST_CASE("a stale cgroup left by a SIGKILLed launcher is cleaned at the next st
         try {
             auto vm = make_vm("stale", {.max_bytes = 64 * mib});
             spawn_helper(vm, {"sleep"});
-            // fork() returned before the child joined: wait until it is inside.
-            while (parse_pids(read_text(vm.path() / "cgroup.procs")).empty()) ::usleep(1000);
+            // fork() returned before the child joined: wait until it is inside,
+            // and until it has exec'd the helper (on v2 it is inside from its
+            // creation, and until exec it still shares this launcher's lock).
+            std::vector<pid_t> pids;
+            while ((pids = parse_pids(read_text(vm.path() / "cgroup.procs"))).empty()) ::usleep(1000);
+            std::error_code ec;
+            while (std::filesystem::read_symlink("/proc/" + std::to_string(pids[0]) + "/exe", ec).filename() !=
+                   "cgroups-test-helper")
+                ::usleep(1000);
             [[maybe_unused]] auto n = ::write(ready.write, "ready\n", 6);
             for (;;) ::pause();
         } catch (const std::exception& e) {
