@@ -9,11 +9,18 @@ std::string FieldRef::describe() const {
     return fmt::format("{} (line {}, column {})", path, mark->line, mark->column);
 }
 
-FieldRef FieldRef::child(const std::string& key) const {
-    return {path.empty() ? key : path + "." + key, mark};
+std::string_view FieldRef::policy_path() const {
+    if (policy_offset >= path.size()) return {};
+    return std::string_view(path).substr(policy_offset);
 }
 
-FieldRef FieldRef::index(std::size_t i) const { return {fmt::format("{}[{}]", path, i), mark}; }
+FieldRef FieldRef::child(const std::string& key) const {
+    return {path.empty() ? key : path + "." + key, mark, scope, policy_offset};
+}
+
+FieldRef FieldRef::index(std::size_t i) const {
+    return {fmt::format("{}[{}]", path, i), mark, scope, policy_offset};
+}
 
 namespace {
 std::string located_message(const FieldRef& where, const std::string& message) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vmi {
@@ -16,10 +17,26 @@ struct SourceMark {
     bool operator==(const SourceMark&) const = default;
 };
 
+// Which object's field policy a path is looked up in.
+enum class PolicyScope : unsigned char {
+    vmi,              // a VirtualMachineInstance's fields, or a VirtualMachine's template
+    virtual_machine,  // a VirtualMachine's own spec (runStrategy, dataVolumeTemplates, ...)
+};
+
 // Where a value came from: its field path (`spec.domain.memory.guest`) and mark.
 struct FieldRef {
     std::string path;
     std::optional<SourceMark> mark;
+    PolicyScope scope = PolicyScope::vmi;
+    // How many leading characters of `path` locate the VMI in the document:
+    // 0 in a VMI, the length of "spec.template." in a VirtualMachine, so that
+    // a template's fields get exactly the rules of the same VMI's while
+    // messages still name the user's path.
+    std::size_t policy_offset = 0;
+
+    // The path the field policy is looked up with: `spec.domain.devices.rng`
+    // for `spec.template.spec.domain.devices.rng`.
+    std::string_view policy_path() const;
 
     // "spec.domain.memory.guest" + " (line 9, column 14)" when the mark is known.
     std::string describe() const;

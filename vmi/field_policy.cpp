@@ -2,6 +2,7 @@
 // A warning where ignoring them leaves the VM as asked (scheduling, probes,
 // tuning); an error where the VM would differ from what the user asked.
 #include <array>
+#include <span>
 
 #include "vmi/yaml_input.hpp"
 
@@ -111,13 +112,39 @@ constexpr std::array table{
     Entry{"spec.networks.pod.vmIPv6NetworkCIDR", {Unacted::warn, "ignored"}},
 };
 
-}  // namespace
+// A VirtualMachine's own spec (KubeVirt's VirtualMachineSpec, api/core/v1/types.go).
+// Its template is a VMI and is looked up in `table`; runStrategy and running
+// are read in parse.cpp (run_strategy.cpp says what each value gets).
+constexpr std::array vm_table{
+    Entry{"spec.dataVolumeTemplates",
+          {Unacted::reject,
+           "KubeVirt's spec.dataVolumeTemplates is not supported by vmi-launcher: it has CDI import a disk into a "
+           "new PersistentVolumeClaim, and the launcher has no CDI; import the disk yourself and give it as a "
+           "persistentVolumeClaim volume (with --volume) or a containerDisk"}},
+    Entry{"spec.instancetype",
+          {Unacted::reject,
+           "KubeVirt's spec.instancetype is not supported by vmi-launcher: the launcher needs the expanded VMI, "
+           "with the instancetype's CPU and memory written into spec.template; get it with "
+           "`virtctl expand --vm NAME` (or `virtctl expand --file FILE`)"}},
+    Entry{"spec.preference",
+          {Unacted::reject,
+           "KubeVirt's spec.preference is not supported by vmi-launcher: the launcher needs the expanded VMI, "
+           "with the preference's devices and features written into spec.template; get it with "
+           "`virtctl expand --vm NAME` (or `virtctl expand --file FILE`)"}},
+    Entry{"spec.updateVolumesStrategy", {Unacted::warn, "ignored: the launcher does not change volumes of a running VM"}},
+};
 
-std::optional<FieldPolicy> policy_for(std::string_view path) {
-    for (const auto& e : table) {
+std::optional<FieldPolicy> find(std::span<const Entry> entries, std::string_view path) {
+    for (const auto& e : entries) {
         if (e.path == path) return e.policy;
     }
     return std::nullopt;
 }
+
+}  // namespace
+
+std::optional<FieldPolicy> policy_for(std::string_view path) { return find(table, path); }
+
+std::optional<FieldPolicy> vm_policy_for(std::string_view path) { return find(vm_table, path); }
 
 }  // namespace vmi

@@ -13,6 +13,10 @@ namespace {
 
 constexpr std::array supported_api_versions{"kubevirt.io/v1", "kubevirt.io/v1alpha3", "kubevirt.io/v1alpha2"};
 
+}  // namespace
+
+namespace detail {
+
 void parse_metadata(const Node& node, Metadata& out, std::vector<Warning>& warnings) {
     MapReader m(node, warnings);
     if (auto n = m.take("name")) {
@@ -33,24 +37,14 @@ void parse_metadata(const Node& node, Metadata& out, std::vector<Warning>& warni
     m.finish();
 }
 
-// The labels and annotations of a VirtualMachine's template join the VM's.
-void merge_template_metadata(const Node& node, Metadata& out, std::vector<Warning>& warnings) {
-    MapReader m(node, warnings);
-    if (auto n = m.take("labels")) {
-        for (auto& [k, v] : n->as_string_map()) out.labels[k] = v;
-    }
-    if (auto n = m.take("annotations")) {
-        for (auto& [k, v] : n->as_string_map()) out.annotations[k] = v;
-    }
-    m.ignore("name", "ignored: the VirtualMachine's name is used");
-    m.ignore("namespace", "ignored: the VirtualMachine's namespace is used");
-    m.finish();
-}
+}  // namespace detail
+
+namespace {
 
 // Labels are copied onto the Pod and kept for the VM's life: Kubernetes'
 // sizes, and a count.
-void check_metadata_sizes(const Metadata& md) {
-    const FieldRef labels{"metadata.labels", std::nullopt};
+void check_metadata_sizes(const Metadata& md, const std::string& metadata_path) {
+    const FieldRef labels{metadata_path + ".labels", std::nullopt};
     if (md.labels.size() > limits::labels) {
         throw SpecError(labels, fmt::format("{} labels; the limit is {}", md.labels.size(), limits::labels));
     }
@@ -64,7 +58,7 @@ void check_metadata_sizes(const Metadata& md) {
                                                            value.size(), limits::label_value_bytes));
         }
     }
-    const FieldRef annotations{"metadata.annotations", std::nullopt};
+    const FieldRef annotations{metadata_path + ".annotations", std::nullopt};
     if (md.annotations.size() > limits::annotations) {
         throw SpecError(annotations, fmt::format("{} annotations; the limit is {}", md.annotations.size(),
                                                  limits::annotations));
@@ -87,7 +81,9 @@ void cap_warnings(std::vector<Warning>& warnings) {
     warnings.shrink_to_fit();
 }
 
-void parse_vmi_spec(const Node& node, VmiSpec& out) {
+}  // namespace
+
+void detail::parse_vmi_spec(const Node& node, VmiSpec& out) {
     MapReader s(node, out.warnings);
     out.domain = detail::parse_domain(s.require("domain"), out.warnings);
     if (auto n = s.take("volumes")) out.volumes = detail::parse_volumes(*n, out.warnings);
@@ -97,23 +93,6 @@ void parse_vmi_spec(const Node& node, VmiSpec& out) {
     }
     s.finish();
 }
-
-void parse_virtual_machine_spec(const Node& node, VmiSpec& out) {
-    MapReader s(node, out.warnings);
-    s.ignore("running", "ignored: the launcher starts the VM");
-    s.ignore("runStrategy", "ignored: the launcher starts the VM");
-    for (auto key : {"dataVolumeTemplates", "instancetype", "preference"}) {
-        if (auto n = s.take(key)) n->fail("is not supported; expand it into the template");
-    }
-    Node tmpl = s.require("template");
-    MapReader t(tmpl, out.warnings);
-    if (auto n = t.take("metadata")) merge_template_metadata(*n, out.metadata, out.warnings);
-    parse_vmi_spec(t.require("spec"), out);
-    t.finish();
-    s.finish();
-}
-
-}  // namespace
 
 VmiSpec parse_vmi(std::string_view yaml_text) {
     YAML::Node root = load_yaml(yaml_text);
@@ -134,15 +113,16 @@ VmiSpec parse_vmi(std::string_view yaml_text) {
     }
     out.from_virtual_machine = kind_text == "VirtualMachine";
     out.metadata.namespace_name = "default";
-    parse_metadata(top.require("metadata"), out.metadata, out.warnings);
+    detail::parse_metadata(top.require("metadata"), out.metadata, out.warnings);
 
     if (out.from_virtual_machine) {
-        parse_virtual_machine_spec(top.require("spec"), out);
+        detail::parse_virtual_machine_spec(top.require("spec"), out);
     } else {
-        parse_vmi_spec(top.require("spec"), out);
+        detail::parse_vmi_spec(top.require("spec"), out);
     }
     top.finish();
-    check_metadata_sizes(out.metadata);
+    // A VirtualMachine's VMI takes its labels and annotations from the template.
+    check_metadata_sizes(out.metadata, out.from_virtual_machine ? "spec.template.metadata" : "metadata");
     cap_warnings(out.warnings);
     return out;
 }

@@ -198,6 +198,7 @@ Devices parse_devices(const Node& node, std::vector<Warning>& warnings) {
 
 Domain parse_domain(const Node& node, std::vector<Warning>& warnings) {
     Domain d;
+    d.path = node.where().path;
     MapReader m(node, warnings);
     if (auto n = m.take("cpu")) d.cpu = parse_cpu(*n, warnings);
     if (auto n = m.take("memory")) d.memory = parse_memory(*n, warnings);

@@ -134,6 +134,9 @@ struct Domain {
     Firmware firmware;
     std::string machine_type;  // empty: q35
     Devices devices;
+    // Where the domain is in the document, for messages about fields it lacks
+    // or about several of its fields: spec.template.spec.domain in a VirtualMachine.
+    std::string path = "spec.domain";
     bool operator==(const Domain&) const = default;
 };
 

@@ -77,9 +77,10 @@ void validate_memory(const Domain& d) {
     const auto& req = d.resources.requests.memory;
     const auto& lim = d.resources.limits.memory;
     if (!guest && !req && !lim) {
-        fail(FieldRef{"spec.domain", std::nullopt},
-             "no memory requested: set at least one of spec.domain.memory.guest, "
-             "spec.domain.resources.requests.memory or spec.domain.resources.limits.memory");
+        fail(FieldRef{d.path, std::nullopt},
+             fmt::format("no memory requested: set at least one of {0}.memory.guest, {0}.resources.requests.memory "
+                         "or {0}.resources.limits.memory",
+                         d.path));
     }
     for (const auto* q : {&guest, &req, &lim, &d.memory.max_guest}) {
         if (*q) memory_bytes(**q);
@@ -96,8 +97,8 @@ void validate_memory(const Domain& d) {
     }
     if (d.memory.max_guest && guest) {
         if (memory_bytes(*d.memory.max_guest) < memory_bytes(*guest)) {
-            fail(d.memory.max_guest->where, fmt::format("'{}' is less than spec.domain.memory.guest '{}'",
-                                                        d.memory.max_guest->value.text(), guest->value.text()));
+            fail(d.memory.max_guest->where, fmt::format("'{}' is less than {} '{}'", d.memory.max_guest->value.text(),
+                                                        guest->where.path, guest->value.text()));
         }
     }
     if (const auto& page = d.memory.hugepages_page_size) {
@@ -119,17 +120,17 @@ void validate_memory(const Domain& d) {
 }
 
 // -cpu reads "model,feature,..." and cannot escape a comma: names only.
-void check_cpu_model(const std::string& m) {
+void check_cpu_model(const std::string& m, const std::string& domain_path) {
     bool ok = m.empty() || std::isalnum(static_cast<unsigned char>(m.front()));
     for (char c : m) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
     if (!ok) {
-        fail(FieldRef{"spec.domain.cpu.model", std::nullopt},
+        fail(FieldRef{domain_path + ".cpu.model", std::nullopt},
              fmt::format("\"{}\" is not a CPU model name (letters, digits, '-', '_', '.')", m));
     }
 }
 
 void validate_cpu(Domain& d) {
-    check_cpu_model(d.cpu.model);
+    check_cpu_model(d.cpu.model, d.path);
     const auto& req = d.resources.requests.cpu;
     const auto& lim = d.resources.limits.cpu;
     std::optional<std::int64_t> req_m, lim_m;
@@ -151,20 +152,23 @@ void validate_cpu(Domain& d) {
     cpu.threads = std::max(cpu.threads, 1u);
     const std::uint64_t vcpus = std::uint64_t{cpu.sockets} * cpu.cores * cpu.threads;
     if (vcpus > max_vcpus) {
-        fail(FieldRef{"spec.domain.cpu", std::nullopt},
+        fail(FieldRef{d.path + ".cpu", std::nullopt},
              fmt::format("sockets x cores x threads = {} vCPUs; the most is {}", vcpus, max_vcpus));
     }
     if (cpu.dedicated_cpu_placement) {
         if (req && lim && *req_m != *lim_m) {
-            fail(req->where, "must equal spec.domain.resources.limits.cpu with dedicatedCpuPlacement");
+            fail(req->where, fmt::format("must equal {}.resources.limits.cpu with dedicatedCpuPlacement", d.path));
         }
         const auto& mreq = d.resources.requests.memory;
         const auto& mlim = d.resources.limits.memory;
         if (mreq && mlim && memory_bytes(*mreq) != memory_bytes(*mlim)) {
-            fail(mreq->where, "must equal spec.domain.resources.limits.memory with dedicatedCpuPlacement");
+            fail(mreq->where, fmt::format("must equal {}.resources.limits.memory with dedicatedCpuPlacement", d.path));
         }
     }
 }
+
+// Where the VMI's spec is in the user's document, for messages naming its lists.
+std::string spec_path(const VmiSpec& spec) { return spec.from_virtual_machine ? "spec.template.spec" : "spec"; }
 
 bool is_uuid(std::string_view s) {
     if (s.size() != 36) return false;
@@ -178,7 +182,7 @@ bool is_uuid(std::string_view s) {
 
 void validate_firmware_and_machine(const Domain& d) {
     if (!d.firmware.uuid.empty() && !is_uuid(d.firmware.uuid)) {
-        fail(FieldRef{"spec.domain.firmware.uuid", std::nullopt},
+        fail(FieldRef{d.path + ".firmware.uuid", std::nullopt},
              fmt::format("\"{}\" is not a UUID (8-4-4-4-12 hex digits)", d.firmware.uuid));
     }
     const std::string& m = d.machine_type;
@@ -186,7 +190,7 @@ void validate_firmware_and_machine(const Domain& d) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
     });
     if (!m.empty() && (!plain || (m != "q35" && !m.starts_with("pc-q35-") && m != "pc" && !m.starts_with("pc-i440fx-")))) {
-        fail(FieldRef{"spec.domain.machine.type", std::nullopt},
+        fail(FieldRef{d.path + ".machine.type", std::nullopt},
              fmt::format("\"{}\" is not an x86_64 machine type (use q35, pc-q35-*, pc or pc-i440fx-*)", m));
     }
 }
@@ -289,7 +293,8 @@ void default_and_validate_disks(VmiSpec& spec) {
     unsigned sata_disks = 0;
     for (auto& disk : spec.domain.devices.disks) {
         if (!spec.find_volume(disk.name)) {
-            fail(disk.where, fmt::format("disk \"{}\" has no volume of that name in spec.volumes", disk.name));
+            fail(disk.where, fmt::format("disk \"{}\" has no volume of that name in {}.volumes", disk.name,
+                                         spec_path(spec)));
         }
         // KubeVirt's defaults: virtio for disks, sata for CD-ROMs, scsi for LUNs.
         if (!disk.bus) {
@@ -339,7 +344,10 @@ void validate_networks(const VmiSpec& spec) {
         for (const auto& n : spec.networks) {
             if (n.name == iface.name) net = &n;
         }
-        if (!net) fail(iface.where, fmt::format("interface \"{}\" has no network of that name in spec.networks", iface.name));
+        if (!net) {
+            fail(iface.where, fmt::format("interface \"{}\" has no network of that name in {}.networks", iface.name,
+                                          spec_path(spec)));
+        }
         if (iface.binding == InterfaceBinding::masquerade && !net->pod) {
             fail(iface.where, "masquerade works only on the pod network");
         }

@@ -172,8 +172,11 @@ void MapReader::finish() {
     for (std::size_t i = 0; i < entries_.size(); ++i) {
         if (taken_[i]) continue;
         const Node& node = entries_[i].second;
-        const std::string generic = without_indices(node.where().path);
-        if (auto policy = policy_for(generic)) {
+        const FieldRef& where = node.where();
+        const std::string generic = without_indices(where.policy_path());
+        const auto policy =
+            where.scope == PolicyScope::virtual_machine ? vm_policy_for(generic) : policy_for(generic);
+        if (policy) {
             if (policy->action == Unacted::reject) node.fail(std::string(policy->reason));
             warnings_.push_back({node.where().path, std::string(policy->reason)});
         } else if (generic.starts_with("spec")) {

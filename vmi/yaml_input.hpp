@@ -85,4 +85,8 @@ struct FieldPolicy {
 // (`spec.domain.devices.gpus`), or nullopt for a field unknown to KubeVirt's API.
 std::optional<FieldPolicy> policy_for(std::string_view path);
 
+// The same for a VirtualMachine's own fields (`spec.dataVolumeTemplates`);
+// its template is looked up with policy_for.
+std::optional<FieldPolicy> vm_policy_for(std::string_view path);
+
 }  // namespace vmi

@@ -230,8 +230,10 @@ spec:
     CHECK(spec.from_virtual_machine);
     CHECK(spec.metadata.name == "vm1");
     CHECK(spec.metadata.namespace_name == "team");
-    CHECK(spec.metadata.labels.size() == 2);
+    // KubeVirt gives the VMI the template's labels, not the VirtualMachine's.
+    CHECK(spec.metadata.labels.size() == 1);
     CHECK(spec.metadata.labels.at("kubevirt.io/vm") == "vm1");
+    CHECK(has_warning(spec, "metadata.labels"));
     CHECK(spec.domain.memory.guest->value.bytes() == mib(512));
     CHECK(has_warning(spec, "spec.runStrategy"));
 }
