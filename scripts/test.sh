@@ -94,11 +94,13 @@ if [ "${VMIL_TEST_EXTRA_BUILDS:-1}" != 0 ]; then
   mapfile -t targets <<<"$targets"
   if ninja -C build-san "${targets[@]}"; then
     # Not containerfile (suite packaging): it checks the packaged launcher's
-    # libraries, and the sanitizer runtimes are not among them.
+    # libraries, and the sanitizer runtimes are not among them. Longer
+    # timeouts: each start of the instrumented launcher costs tens of
+    # milliseconds, and the cli test starts it hundreds of times.
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-      meson test -C build-san --no-rebuild --print-errorlogs --num-processes 2 --suite unit --no-suite packaging ||
-      status=1
+      meson test -C build-san --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
+        --suite unit --no-suite packaging || status=1
     logs+=(san=build-san/meson-logs/testlog.json)
   else
     echo "test: the sanitizer build failed" >&2
