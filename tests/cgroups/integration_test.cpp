@@ -114,12 +114,16 @@ TEST_CASE("placement: the child's first instruction after exec already runs insi
     CHECK(first_instruction_cgroup(outside) == d.own_dir);
 }
 
-TEST_CASE("placement with clone3(CLONE_INTO_CGROUP) (cgroup v2)", "[integration]") {
+TEST_CASE("v1 has no CLONE_INTO_CGROUP: the VM cgroup offers no cgroup fd", "[integration][v1]") {
+    auto vm = make_vm("clone3-v1", {.max_bytes = 64 * mib});
+    REQUIRE(vm.version() == Version::v1);
+    CHECK(vm.cgroup_fd() == -1);
+}
+
+TEST_CASE("placement with clone3(CLONE_INTO_CGROUP) (cgroup v2)", "[integration][v2]") {
     auto vm = make_vm("clone3", {.max_bytes = 64 * mib});
-    if (vm.version() == Version::v1) {
-        CHECK(vm.cgroup_fd() == -1);
-        return;  // v1 has no CLONE_INTO_CGROUP
-    }
+    REQUIRE(vm.version() == Version::v2);
+    REQUIRE(vm.cgroup_fd() >= 0);
     const pid_t pid = fork_into_cgroup(vm.cgroup_fd(), vm.path().string());
     if (pid == 0) {
         ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
@@ -358,13 +362,15 @@ long libcgroup_tables_kib() {
 
 }  // namespace
 
-TEST_CASE("libcgroup works from its helper process and leaves its tables out of the launcher", "[integration]") {
+TEST_CASE("cgroup v2 is served by plain cgroupfs writes, no libcgroup helper", "[integration][v2]") {
+    // libcgroup 2.0 does not serve this v2 tree.
+    REQUIRE(machine().detection.version == Version::v2);
+    CHECK(machine().backend->name() == "cgroupfs");
+}
+
+TEST_CASE("libcgroup works from its helper process and leaves its tables out of the launcher", "[integration][v1]") {
     const auto& d = machine().detection;
-    if (d.version != Version::v1) {
-        // libcgroup 2.0 does not serve this v2 tree: no helper either.
-        CHECK(machine().backend->name() == "cgroupfs");
-        return;
-    }
+    REQUIRE(d.version == Version::v1);
     const auto dir = machine().parent_dir() / "helper";
     const long before = libcgroup_tables_kib();
     REQUIRE(before >= 0);

@@ -21,16 +21,15 @@ namespace {
 
 constexpr std::uint64_t mib = 1 << 20;
 
-bool on_v2() {
-    if (machine().detection.version == Version::v2) return true;
-    std::cout << "cgroup v1 here: v2 case left to the guest run\n";
-    return false;
-}
+// These cases run only where the memory controller is on cgroup v2 (the
+// guest suite, cgroups-v2-in-guest); integration_main.cpp leaves the [v2]
+// tag out on v1. Run there by hand, they fail instead of passing idle.
+void require_v2() { REQUIRE(machine().detection.version == Version::v2); }
 
 }  // namespace
 
 TEST_CASE("v2: going over memory.high is pressure, not OOM, and the watcher keeps going", "[integration][v2]") {
-    if (!on_v2()) return;
+    require_v2();
     auto vm = make_vm("pressure", {.max_bytes = 128 * mib, .high_bytes = 40 * mib});
     auto watcher = OomWatcher::open(vm.version(), vm.path(), *machine().backend);
     const auto start = std::chrono::steady_clock::now();
@@ -60,7 +59,7 @@ TEST_CASE("v2: going over memory.high is pressure, not OOM, and the watcher keep
 }
 
 TEST_CASE("v2: memory.oom.group kills every process of the VM cgroup", "[integration][v2]") {
-    if (!on_v2()) return;
+    require_v2();
     auto vm = make_vm("group", {.max_bytes = 64 * mib});
     auto watcher = OomWatcher::open(vm.version(), vm.path(), *machine().backend);
     Pipe out;

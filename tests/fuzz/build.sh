@@ -16,7 +16,7 @@ for c in clang++ clang++-14; do
     if command -v "$c" >/dev/null; then cxx=$c; break; fi
 done
 if [ -z "$cxx" ]; then
-    echo "fuzz: clang++ not found (scripts/setup.sh installs clang-14)" >&2
+    echo "skip: clang++ not found (scripts/setup.sh installs clang-14)" >&2
     exit 77
 fi
 cc=${cxx/clang++/clang}
@@ -26,7 +26,7 @@ probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
 echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' >"$probe/p.cpp"
 if ! "$cxx" -fsanitize=fuzzer,address,undefined "$probe/p.cpp" -o "$probe/p" 2>"$probe/err"; then
-    echo "fuzz: $cxx cannot link a libFuzzer target (install libclang-rt-14-dev): $(head -c 300 "$probe/err")" >&2
+    echo "skip: $cxx cannot link a libFuzzer target (install libclang-rt-14-dev): $(head -c 300 "$probe/err" | tr '\n' ' ')" >&2
     exit 77
 fi
 

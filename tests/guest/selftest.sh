@@ -11,7 +11,7 @@ guest_dir=${VMIL_GUEST_DIR:-}
 boot_timeout=30
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
-    echo "SKIP: qemu-system-x86_64 not found (scripts/setup.sh installs it)"
+    echo "skip: qemu-system-x86_64 not found (scripts/setup.sh installs it)" >&2
     exit 77
 fi
 for tool in xorrisofs python3; do

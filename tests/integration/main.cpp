@@ -27,7 +27,7 @@ const char* missing() {
 
 int main(int argc, char** argv) {
     if (const char* why = missing()) {
-        std::fprintf(stderr, "skipped: %s\n", why);
+        std::fprintf(stderr, "skip: %s\n", why);
         return 77;
     }
     return Catch::Session().run(argc, argv);

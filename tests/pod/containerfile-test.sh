@@ -10,7 +10,7 @@ set -euo pipefail
 root=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 launcher=${VMI_LAUNCHER:-$root/build/vmi-launcher}
 file=$root/Containerfile
-command -v dpkg >/dev/null || { echo "skipped: no dpkg: not a Debian system" >&2; exit 77; }
+command -v dpkg >/dev/null || { echo "skip: no dpkg: not a Debian system" >&2; exit 77; }
 
 # The words of each stage's `apt-get install` (continuation lines joined).
 stage_packages() {  # 1: build, 2: runtime

@@ -2,21 +2,22 @@
 # Every example's rendered Pod and ConfigMap, in each variant of the pod
 # command's options, validated against the Kubernetes OpenAPI schema
 # (tests/pod/schema/validate.mjs); then the validator's own self-check.
-# Exit 77 (skipped) only without Node.js and npm, or when the schema
-# package cannot be installed.
+# Exit 77 (skipped) only without Node.js and npm; when the schema package is
+# missing and `npm ci` cannot install it, the test fails (exit 1): a schema
+# check that did not run is no pass.
 set -euo pipefail
 root=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 launcher=${VMI_LAUNCHER:-$root/build/vmi-launcher}
 schema=$root/tests/pod/schema
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "skipped: Node.js and npm are not installed (scripts/setup.sh installs them)" >&2
+  echo "skip: Node.js and npm are not installed (scripts/setup.sh installs them)" >&2
   exit 77
 fi
 if [ ! -d "$schema/node_modules/kubernetes-models" ]; then
   if ! (cd "$schema" && npm ci --no-audit --no-fund >&2); then
-    echo "skipped: npm could not install the schema package (kubernetes-models)" >&2
-    exit 77
+    echo "FAIL: npm ci in $schema could not install the schema package (kubernetes-models)" >&2
+    exit 1
   fi
 fi
 

@@ -35,7 +35,7 @@ bool on_path(const std::string& program) {
 
 int main(int argc, char** argv) {
     if (!on_path("qemu-system-x86_64")) {
-        std::cout << "SKIP: qemu-system-x86_64 not found (scripts/setup.sh installs it)\n";
+        std::cerr << "skip: qemu-system-x86_64 not found (scripts/setup.sh installs it)\n";
         return 77;
     }
     std::string output;
