@@ -25,7 +25,7 @@ case "${1:-}" in
   *) echo "usage: $0 [--force]" >&2; exit 2 ;;
 esac
 reason=$(podman_missing)
-[ -z "$reason" ] || { echo "images: $reason" >&2; exit 77; }
+[ -z "$reason" ] || { echo "skip: $reason"; exit 77; }
 
 exec 8>/tmp/vmil-container-images.lock
 flock 8

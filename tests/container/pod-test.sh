@@ -18,7 +18,7 @@ launcher=${VMI_LAUNCHER:-$source_root/build/vmi-launcher}
 
 if [ -z "${VMIL_ITEST_LOCKED:-}" ]; then
   reason=$(podman_missing)
-  if [ -n "$reason" ]; then echo "skipped: $reason"; exit 77; fi
+  if [ -n "$reason" ]; then echo "skip: $reason"; exit 77; fi
   [ -x "$launcher" ] || { echo "FAIL: no launcher at $launcher (ninja -C build)"; exit 1; }
   "$container_dir/images.sh"
   # Anything that boots a VM runs alone on the machine.
