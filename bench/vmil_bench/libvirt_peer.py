@@ -1,7 +1,7 @@
 """libvirt 9.0 as the peer KubeVirt runs on: libvirtd and virtlogd started by
 the benchmark and stopped after it, the same guest created with `virsh create`.
 
-Setup follows ../shared notes for this machine: the `libvirt-qemu` user and
+Setup, as libvirt runs on a plain Debian 12 host: the `libvirt-qemu` user and
 group and the `kvm` group exist, the run directories exist, and QEMU runs as
 root. The last point matters here: /dev/kvm is 0600 root, so with QEMU's
 default user libvirt finds KVM "enabled when probing but not available now"
