@@ -5,19 +5,13 @@
 
 #include <fmt/format.h>
 
+#include "test_files.hpp"
 #include "vmi/limits.hpp"
 #include "vmi/validate.hpp"
 
 namespace {
 
-std::string error_of(const std::string& text) {
-    try {
-        vmi::load_vmi(text);
-    } catch (const vmi::SpecError& e) {
-        return e.what();
-    }
-    return "";
-}
+using test_files::error_of;
 
 std::string vmi_with(const std::string& metadata_extra, const std::string& spec_extra,
                      const std::string& domain_extra = "") {

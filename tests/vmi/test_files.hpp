@@ -1,4 +1,5 @@
-// Finding the checkout's files from a test (meson sets SOURCE_ROOT).
+// Finding the checkout's files from a test (meson sets SOURCE_ROOT), and
+// reading a VMI's error.
 #pragma once
 
 #include <cstdlib>
@@ -6,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "vmi/validate.hpp"
 
 namespace test_files {
 
@@ -19,6 +22,16 @@ inline std::string read(const std::filesystem::path& p) {
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
+}
+
+// The error `load_vmi` gives for a VMI's text, or "" when it is valid.
+inline std::string error_of(const std::string& text) {
+    try {
+        vmi::load_vmi(text);
+    } catch (const vmi::SpecError& e) {
+        return e.what();
+    }
+    return "";
 }
 
 }  // namespace test_files

@@ -11,14 +11,7 @@
 
 namespace {
 
-std::string error_of(const std::string& text) {
-    try {
-        vmi::load_vmi(text);
-    } catch (const vmi::SpecError& e) {
-        return e.what();
-    }
-    return "";
-}
+using test_files::error_of;
 
 const std::string head =
     "apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n  name: t\nspec:\n  domain:\n";
