@@ -268,12 +268,11 @@ nested)
   cgroup=$(container_cgroup)
   vm_limit=$(event memory_plan 'e["cgroup_limit_bytes"]')
   found=
-  for d in "$cgroup"/*/; do
-    [ -n "$(qemu_in "$d")" ] || continue
-    found=$d
-    [ "$(cat "$d/memory.limit_in_bytes")" = "$vm_limit" ] || fail "QEMU's cgroup $d is not limited to $vm_limit"
-  done
-  [ -n "$found" ] || fail "QEMU is in no child cgroup of the container's $cgroup"
+  # The VM's cgroup is NAMESPACE/NAME below the container's.
+  d=$cgroup/default/$name
+  [ -n "$(qemu_in "$d")" ] && found=$d
+  [ -n "$found" ] || fail "QEMU is not in $d, the VM's cgroup below the container's $cgroup"
+  [ "$(cat "$d/memory.limit_in_bytes")" = "$vm_limit" ] || fail "QEMU's cgroup $d is not limited to $vm_limit"
   [ -z "$(qemu_in "$cgroup")" ] || fail "QEMU is in the container's cgroup itself"
   ok "QEMU runs in its own cgroup ${found#"$cgroup"/} inside the container's, limited to $vm_limit"
   stop_down_and_check_clean container
