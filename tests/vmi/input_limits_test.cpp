@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "error_of.hpp"
 #include "test_files.hpp"
 #include "vmi/limits.hpp"
 #include "vmi/validate.hpp"

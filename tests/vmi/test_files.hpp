@@ -1,5 +1,4 @@
-// Finding the checkout's files from a test (meson sets SOURCE_ROOT), and
-// reading a VMI's error.
+// Finding the checkout's files from a test (meson sets SOURCE_ROOT).
 #pragma once
 
 #include <cstdlib>
@@ -8,7 +7,6 @@
 #include <sstream>
 #include <string>
 
-#include "vmi/validate.hpp"
 
 namespace test_files {
 
@@ -22,16 +20,6 @@ inline std::string read(const std::filesystem::path& p) {
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
-}
-
-// The error `load_vmi` gives for a VMI's text, or "" when it is valid.
-inline std::string error_of(const std::string& text) {
-    try {
-        vmi::load_vmi(text);
-    } catch (const vmi::SpecError& e) {
-        return e.what();
-    }
-    return "";
 }
 
 }  // namespace test_files

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "error_of.hpp"
 #include "test_files.hpp"
 #include "vmi/validate.hpp"
 
