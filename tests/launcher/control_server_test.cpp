@@ -63,6 +63,18 @@ json ask(const std::filesystem::path& socket, std::string_view bytes) {
     return j;
 }
 
+// A control server on <temp dir>/control.sock, running on its own thread.
+struct ServedControl {
+    explicit ServedControl(ControlServer::Limits limits = {}, int backlog = 4)
+        : server(io, launcher::listen_unix(sock, backlog), requests(), limits) {}
+
+    TempDir dir;
+    boost::asio::io_context io;
+    const std::filesystem::path sock = dir / "control.sock";
+    ControlServer server;
+    Running running{io};
+};
+
 void check_status_answered(const std::filesystem::path& socket) {
     CHECK(ask(socket, "status\n") == json{{"status", "running"}});
 }
@@ -70,11 +82,8 @@ void check_status_answered(const std::filesystem::path& socket) {
 }  // namespace
 
 TEST_CASE("bad bytes, unknown requests and a failing handler get an error reply; status still works") {
-    TempDir dir;
-    boost::asio::io_context io;
-    ControlServer server(io, launcher::listen_unix(dir / "control.sock"), requests());
-    Running running(io);
-    const auto sock = dir / "control.sock";
+    const ServedControl served;
+    const auto& sock = served.sock;
 
     // Invalid UTF-8 once made the reply (which echoed it) throw in the event loop.
     const json bad = ask(sock, "\xff\n");
@@ -94,11 +103,8 @@ TEST_CASE("bad bytes, unknown requests and a failing handler get an error reply;
 }
 
 TEST_CASE("a request line over 4 KiB is refused without reading the rest; status still works") {
-    TempDir dir;
-    boost::asio::io_context io;
-    ControlServer server(io, launcher::listen_unix(dir / "control.sock"), requests());
-    Running running(io);
-    const auto sock = dir / "control.sock";
+    const ServedControl served;
+    const auto& sock = served.sock;
 
     Fd c = connect_to(sock);
     REQUIRE(c);
@@ -114,14 +120,11 @@ TEST_CASE("a request line over 4 KiB is refused without reading the rest; status
 }
 
 TEST_CASE("silent clients are dropped after the request timeout; beyond the client limit, clients are told so") {
-    TempDir dir;
-    boost::asio::io_context io;
     ControlServer::Limits limits;
     limits.max_clients = 4;
     limits.request_timeout = 300ms;
-    ControlServer server(io, launcher::listen_unix(dir / "control.sock", 64), requests(), limits);
-    Running running(io);
-    const auto sock = dir / "control.sock";
+    const ServedControl served(limits, 64);
+    const auto& sock = served.sock;
 
     std::vector<Fd> idle;
     for (int i = 0; i < 4; ++i) idle.push_back(connect_to(sock));
@@ -263,15 +266,12 @@ TEST_CASE("status and console after the launcher was killed say the VM is not ru
 }
 
 TEST_CASE("status shows the launcher's error answer in plain words") {
-    TempDir dir;
-    boost::asio::io_context io;
     ControlServer::Limits limits;
     limits.max_clients = 0;  // every client is told the server is busy
-    ControlServer server(io, launcher::listen_unix(dir / "control.sock"), requests(), limits);
-    Running running(io);
+    const ServedControl served(limits);
     launcher::VmRef ref;
     ref.name = "ns/vm";
-    ref.state_dir = dir.path().string();
+    ref.state_dir = served.dir.path().string();
     CHECK_THROWS_WITH(launcher::cmd_status(ref, "text"),
                       Catch::StartsWith("the launcher of ns/vm answered: busy: 0 control clients"));
 }
