@@ -6,6 +6,7 @@
 
 #include "launcher/commands.hpp"
 #include "launcher/exit_codes.hpp"
+#include "launcher/overhead_options.hpp"
 #include "launcher/pod_commands.hpp"
 #include "launcher/run_args.hpp"
 #include "launcher/supervisor.hpp"
@@ -21,10 +22,7 @@ void add_file(CLI::App& cmd, std::string& file) {
 
 void add_plan_options(CLI::App& cmd, PlanArgs& a) {
     add_file(cmd, a.file);
-    cmd.add_option("--overhead-model", a.overhead_model,
-                   "launcher: this launcher's measured overhead (default); kubevirt: KubeVirt's formula")
-        ->check(CLI::IsMember({"launcher", "kubevirt"}))
-        ->capture_default_str();
+    add_overhead_options(cmd, a.overhead_model, a.overhead_ratio);
     cmd.add_option("--accel", a.accel,
                    "auto: KVM where /dev/kvm opens and the CPU has vmx/svm, else TCG; or force kvm or tcg")
         ->check(CLI::IsMember({"auto", "kvm", "tcg"}))

@@ -1,5 +1,5 @@
 // capacity: how many of these VMIs a node holds, by requests and by what
-// they may really touch, under both overhead models.
+// they may really touch, under the launcher's overhead model and one of KubeVirt's.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +8,7 @@
 
 #include "launcher/exit_codes.hpp"
 #include "launcher/input.hpp"
+#include "launcher/overhead_options.hpp"
 #include "launcher/plan_args.hpp"
 #include "launcher/pod_commands.hpp"
 #include "vmi/capacity.hpp"
@@ -90,7 +91,7 @@ json row_json(const vmi::CapacityRow& r) {
 CLI::App* add_capacity_command(CLI::App& app, CapacityCommandArgs& a) {
     auto* cmd = app.add_subcommand(
         "capacity", "How many of these VMIs a node holds by requests, how much memory they may really touch, and the "
-                    "overcommit ratio, under both overhead models");
+                    "overcommit ratio, under the launcher's overhead model and one of KubeVirt's (--overhead-model)");
     cmd->add_option("FILE", a.files, "VMI YAML files (each is counted on its own)")->required();
     cmd->add_option("--node-memory", a.node_memory, "the node's memory (a quantity: 100Gi)")->required();
     cmd->add_option("--reserved", a.reserved, "kube-reserved + system-reserved + eviction threshold")
@@ -103,6 +104,7 @@ CLI::App* add_capacity_command(CLI::App& app, CapacityCommandArgs& a) {
         ->check(CLI::Range(10u, 1000u))
         ->type_name("PCT")
         ->capture_default_str();
+    add_overhead_options(*cmd, a.overhead_model, a.overhead_ratio, true);
     cmd->add_option("-o,--output", a.output, "table or json")
         ->check(CLI::IsMember({"table", "json"}))
         ->capture_default_str();
@@ -120,9 +122,10 @@ int cmd_capacity(const CapacityCommandArgs& args) {
     std::vector<vmi::CapacityRow> rows;
     for (const auto& file : args.files) {
         const vmi::VmiSpec spec = vmi::load_vmi(read_input(file));
-        for (const auto model : {vmi::OverheadModel::launcher, vmi::OverheadModel::kubevirt}) {
+        for (const auto& model : {std::string("launcher"), args.overhead_model}) {
             PlanArgs plan;
-            plan.overhead_model = vmi::to_string(model);
+            plan.overhead_model = model;
+            plan.overhead_ratio = args.overhead_ratio;
             plan.memory_overcommit = args.memory_overcommit;
             // Each VM runs in a pod with its launcher, as `pod` renders it.
             const auto p = vmi::plan_memory(
@@ -138,6 +141,7 @@ int cmd_capacity(const CapacityCommandArgs& args) {
                        {"allocatable_bytes", node.allocatable().value}};
         out["accel"] = args.accel;
         out["memory_overcommit_percent"] = args.memory_overcommit;
+        out["overhead_ratio"] = args.overhead_ratio;
         out["rows"] = json::array();
         for (const auto& r : rows) out["rows"].push_back(row_json(r));
         std::cout << out.dump(2) << "\n";

@@ -6,6 +6,7 @@
 
 #include "launcher/exit_codes.hpp"
 #include "launcher/input.hpp"
+#include "launcher/overhead_options.hpp"
 #include "launcher/plan_args.hpp"
 #include "launcher/pod_commands.hpp"
 #include "launcher/pod_render.hpp"
@@ -40,9 +41,7 @@ CLI::App* add_pod_command(CLI::App& app, PodCommandArgs& a) {
                     "always the cgroup limit the launcher enforces on a host")
         ->check(CLI::IsMember({"kubevirt", "cgroup"}))
         ->capture_default_str();
-    cmd->add_option("--overhead-model", a.plan.overhead_model, "launcher or kubevirt")
-        ->check(CLI::IsMember({"launcher", "kubevirt"}))
-        ->capture_default_str();
+    add_overhead_options(*cmd, a.plan.overhead_model, a.plan.overhead_ratio);
     cmd->add_option("--accel", a.plan.accel,
                     "the accelerator the pod runs with (kvm asks for --kvm-resource; tcg counts TCG's cache)")
         ->check(CLI::IsMember({"kvm", "tcg"}))

@@ -4,7 +4,6 @@
 
 #include <string>
 #include <vector>
-#include <vector>
 
 #include "vmi/memory_plan.hpp"
 
@@ -14,6 +13,7 @@ namespace launcher {
 struct PlanArgs {
     std::string file;
     std::string overhead_model = "launcher";
+    std::string overhead_ratio = "1.0";  // KubeVirt's additionalGuestMemoryOverheadRatio
     std::string accel = "auto";
     unsigned memory_overcommit = 100;
     std::string balloon = "auto";

@@ -54,7 +54,15 @@ qemu_args::AccelChoice accel_for(const PlanArgs& args) {
 
 vmi::PlanOptions plan_options(const PlanArgs& args, vmi::Accel accel, bool launcher_in_cgroup) {
     vmi::PlanOptions o;
-    o.model = args.overhead_model == "kubevirt" ? vmi::OverheadModel::kubevirt : vmi::OverheadModel::launcher;
+    const auto model = vmi::parse_overhead_model(args.overhead_model);
+    if (!model) throw std::runtime_error(fmt::format("--overhead-model: \"{}\" is not a model", args.overhead_model));
+    o.model = *model;
+    const auto ratio = vmi::parse_overhead_ratio(args.overhead_ratio);
+    if (!ratio) {
+        throw std::runtime_error(fmt::format("--overhead-ratio: \"{}\" is not a ratio from 1 to 10 with at most 6 decimals",
+                                             args.overhead_ratio));
+    }
+    o.overhead_ratio = *ratio;
     o.accel = accel;
     o.memory_overcommit_percent = args.memory_overcommit;
     o.launcher_in_cgroup = launcher_in_cgroup;

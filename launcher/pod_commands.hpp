@@ -33,6 +33,8 @@ struct CapacityCommandArgs {
     std::string system = "0";
     std::string accel = "kvm";
     unsigned memory_overcommit = 100;
+    std::string overhead_model = "kubevirt";  // the KubeVirt formula shown beside the launcher's
+    std::string overhead_ratio = "1.0";
     std::string output = "table";
 };
 

@@ -290,6 +290,11 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
                              pod_paths::images_dir, "--volumes-dir", pod_paths::volumes_dir, "--state-root",
                              pod_paths::state_root, "--log-format", "json", "--termination-log",
                              pod_paths::termination_log});
+    // The launcher in the pod must plan the overhead the pod was sized with.
+    if (plan.options.overhead_ratio != 1.0) {
+        args.push_back("--overhead-ratio");
+        args.push_back(fmt::format("{}", plan.options.overhead_ratio));
+    }
 
     json volumes = json::array();
     json mounts = json::array();

@@ -12,7 +12,6 @@ std::string show(Bytes b) { return fmt::format("{} ({} bytes)", to_human(b), b.v
 }  // namespace
 
 std::string to_string(Accel a) { return a == Accel::kvm ? "kvm" : "tcg"; }
-std::string to_string(OverheadModel m) { return m == OverheadModel::kubevirt ? "kubevirt" : "launcher"; }
 std::string to_string(Commitment c) {
     switch (c) {
         case Commitment::overcommit: return "overcommit";
@@ -54,8 +53,9 @@ MemoryPlan plan_memory(const VmiSpec& spec, const PlanOptions& options) {
                    : p.guest_requested < p.request ? Commitment::undercommit
                                                    : Commitment::exact;
 
-    p.overhead_terms = options.model == OverheadModel::kubevirt ? kubevirt_overhead(spec, p.request)
-                                                                : launcher_overhead(spec, p.guest, options);
+    p.overhead_terms = is_kubevirt(options.model)
+                           ? kubevirt_overhead(spec, p.request, options.model, options.overhead_ratio)
+                           : launcher_overhead(spec, p.guest, options);
     for (const auto& t : p.overhead_terms) p.overhead += t.bytes;
     if (options.accel == Accel::tcg) p.tcg_tb_size = tcg_tb_size_for(p.guest);
 
@@ -83,9 +83,9 @@ MemoryPlan plan_memory(const VmiSpec& spec, const PlanOptions& options) {
     }
     p.balloon = plan_balloon(spec, options.balloon, p.request, p.guest, p.hugepages.has_value());
     for (const auto& w : p.balloon.warnings) p.warnings.push_back(w);
-    if (options.model == OverheadModel::kubevirt && options.accel == Accel::tcg) {
-        p.warnings.push_back(fmt::format("the kubevirt overhead model does not count TCG's translation cache ({})",
-                                         show(*p.tcg_tb_size)));
+    if (is_kubevirt(options.model) && options.accel == Accel::tcg) {
+        p.warnings.push_back(fmt::format("the {} overhead model does not count TCG's translation cache ({})",
+                                         to_string(options.model), show(*p.tcg_tb_size)));
     }
     return p;
 }

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vmi/balloon_plan.hpp"
@@ -13,11 +14,24 @@
 namespace vmi {
 
 enum class Accel { kvm, tcg };
-enum class OverheadModel { launcher, kubevirt };
+// `kubevirt` is KubeVirt's formula on its main branch; the others are the
+// formula of one KubeVirt release (vmi/overhead.cpp cites each term).
+enum class OverheadModel { launcher, kubevirt, kubevirt_v1_9, kubevirt_v1_8, kubevirt_v1_7, kubevirt_v1_6 };
 enum class Commitment { exact, overcommit, undercommit };
 
 std::string to_string(Accel a);
+// "launcher", "kubevirt", "kubevirt-v1.9", ...: what --overhead-model takes.
 std::string to_string(OverheadModel m);
+std::optional<OverheadModel> parse_overhead_model(std::string_view name);
+// Every model, in the order the help lists them.
+std::vector<OverheadModel> overhead_models();
+bool is_kubevirt(OverheadModel m);
+
+// KubeVirt's cluster setting additionalGuestMemoryOverheadRatio, which
+// multiplies the kubevirt models' overhead. Decimal text: 1 to 10 with at
+// most 6 decimals ("1", "1.25"); nullopt for anything else. KubeVirt itself
+// refuses ratios below 1.0 and sets no upper bound; 10 is the launcher's.
+std::optional<double> parse_overhead_ratio(std::string_view text);
 std::string to_string(Commitment c);
 
 struct PlanOptions {
@@ -30,6 +44,8 @@ struct PlanOptions {
     bool launcher_in_cgroup = false;
     // --balloon: auto balloons an overcommitted VM between floor and ceiling.
     BalloonMode balloon = BalloonMode::auto_;
+    // --overhead-ratio (see parse_overhead_ratio); the launcher model ignores it.
+    double overhead_ratio = 1.0;
     bool operator==(const PlanOptions&) const = default;
 };
 
@@ -68,8 +84,10 @@ struct MemoryPlan {
 // The TCG translation cache size the launcher passes (and counts).
 Bytes tcg_tb_size_for(Bytes guest);
 
-// KubeVirt's formula (pkg/hypervisor/kvm GetMemoryOverhead, current master).
-std::vector<OverheadTerm> kubevirt_overhead(const VmiSpec& spec, Bytes request);
+// KubeVirt's formula (GetMemoryOverhead) as the release `model` names has it.
+// `request` is the memory request after KubeVirt's defaults (plan_memory's).
+std::vector<OverheadTerm> kubevirt_overhead(const VmiSpec& spec, Bytes request, OverheadModel model,
+                                            double overhead_ratio = 1.0);
 // This launcher's own estimate of what QEMU and the launcher really use.
 std::vector<OverheadTerm> launcher_overhead(const VmiSpec& spec, Bytes guest, const PlanOptions& options);
 

@@ -1,4 +1,5 @@
-// The two overhead models. Each returns named terms; the plan adds them up.
+// The launcher's own overhead model (KubeVirt's are in kubevirt_overhead.cpp).
+// It returns named terms; the plan adds them up.
 #include <algorithm>
 
 #include "vmi/memory_plan.hpp"
@@ -7,15 +8,6 @@ namespace vmi {
 namespace {
 
 Bytes per_vcpu(const VmiSpec& spec, Bytes each) { return {each.value * spec.vcpus()}; }
-
-bool wants_guaranteed_qos(const Resources& r) {
-    // Requests default to limits, as Kubernetes and KubeVirt do.
-    const auto& req_mem = r.requests.memory ? r.requests.memory : r.limits.memory;
-    const auto& req_cpu = r.requests.cpu ? r.requests.cpu : r.limits.cpu;
-    if (!req_mem || !req_cpu || !r.limits.memory || !r.limits.cpu) return false;
-    return req_mem->value.bytes() == r.limits.memory->value.bytes() &&
-           req_cpu->value.millis() == r.limits.cpu->value.millis() && req_mem->value.bytes() != Bytes{0};
-}
 
 }  // namespace
 
@@ -28,25 +20,6 @@ Bytes tcg_tb_size_for(Bytes guest) {
     // cache counted in full reserved more than twice what they used.
     const Bytes eighth = round_up(Bytes{guest.value / 8}, 1 << 20);
     return std::clamp(eighth, mib(32), mib(64));
-}
-
-std::vector<OverheadTerm> kubevirt_overhead(const VmiSpec& spec, Bytes request) {
-    std::vector<OverheadTerm> terms;
-    // Page tables: the request in kilo (rounded up), one byte in 512.
-    const std::uint64_t kilo = (request.value + 999) / 1000;
-    terms.push_back({"pagetables", Bytes{kilo * 1000 / 512}});
-    terms.push_back({"virt_launcher_monitor", mib(25)});
-    terms.push_back({"virt_launcher", mib(100)});
-    terms.push_back({"virtlogd", mib(25)});
-    terms.push_back({"virtqemud", mib(40)});
-    terms.push_back({"qemu", mib(50)});
-    terms.push_back({"vcpus", per_vcpu(spec, mib(8))});
-    terms.push_back({"iothread", mib(8)});
-    if (spec.domain.devices.autoattach_graphics_device) terms.push_back({"video", mib(32)});
-    if (spec.domain.cpu.dedicated_cpu_placement || wants_guaranteed_qos(spec.domain.resources)) {
-        terms.push_back({"dedicated_cpu_or_guaranteed_qos", mib(100)});
-    }
-    return terms;
 }
 
 // Constants of the launcher model, set by the overhead calibration of

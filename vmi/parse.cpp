@@ -83,7 +83,25 @@ void cap_warnings(std::vector<Warning>& warnings) {
 
 }  // namespace
 
+namespace {
+
+// A probe run by `exec` in the guest: KubeVirt's overhead counts its
+// virt-probe process. The probe itself is left to the field policy.
+bool has_exec_probe(const Node& spec, const char* key) {
+    const YAML::Node& y = spec.yaml();
+    if (!y.IsMap()) return false;
+    // A missing key gives a node that is not defined (and throws on IsMap).
+    const YAML::Node probe = y[key];
+    if (!probe.IsDefined() || !probe.IsMap()) return false;
+    const YAML::Node exec = probe["exec"];
+    return exec.IsDefined() && !exec.IsNull();
+}
+
+}  // namespace
+
 void detail::parse_vmi_spec(const Node& node, VmiSpec& out) {
+    out.overhead_inputs.liveness_probe_exec = has_exec_probe(node, "livenessProbe");
+    out.overhead_inputs.readiness_probe_exec = has_exec_probe(node, "readinessProbe");
     MapReader s(node, out.warnings);
     out.domain = detail::parse_domain(s.require("domain"), out.warnings);
     if (auto n = s.take("volumes")) out.volumes = detail::parse_volumes(*n, out.warnings);

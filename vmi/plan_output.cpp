@@ -65,6 +65,7 @@ nlohmann::ordered_json plan_to_json(const VmiSpec& spec, const MemoryPlan& p) {
     j["overhead_model"] = to_string(p.options.model);
     j["accel"] = to_string(p.options.accel);
     j["memory_overcommit_percent"] = p.options.memory_overcommit_percent;
+    if (is_kubevirt(p.options.model)) j["overhead_ratio"] = p.options.overhead_ratio;
     j["guest_requested_bytes"] = p.guest_requested.value;
     j["guest_bytes"] = p.guest.value;
     j["guest_rounding"] = "rounded up to a whole MiB (QEMU -m in MiB, as libvirt does)";

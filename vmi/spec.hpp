@@ -190,6 +190,23 @@ struct Network {
     bool operator==(const Network&) const = default;
 };
 
+// What KubeVirt's overhead formula looks at beyond memory and CPUs. The
+// parser fills the probes (kubelet runs them; the launcher warns and counts
+// them); the other fields are refused while parsing today, because the
+// launcher cannot give the VM those devices, so only a spec built in code
+// carries them. The kubevirt overhead models count them all as KubeVirt does.
+struct OverheadInputs {
+    bool liveness_probe_exec = false;   // spec.livenessProbe.exec
+    bool readiness_probe_exec = false;  // spec.readinessProbe.exec
+    bool downward_metrics_volume = false;
+    bool tpm = false;      // devices.tpm, unless enabled: false
+    bool sev = false;      // launchSecurity.sev
+    bool sev_snp = false;  // launchSecurity.snp
+    bool vfio = false;     // gpus, hostDevices or an sriov interface
+    std::optional<QuantityField> reserved_overhead;  // memory.reservedOverhead.addedOverhead
+    bool operator==(const OverheadInputs&) const = default;
+};
+
 struct VmiSpec {
     std::string api_version;      // kubevirt.io/v1, v1alpha3 or v1alpha2
     bool from_virtual_machine = false;  // read from a VirtualMachine's template
@@ -198,6 +215,7 @@ struct VmiSpec {
     std::vector<Volume> volumes;
     std::vector<Network> networks;
     std::optional<std::int64_t> termination_grace_period_seconds;
+    OverheadInputs overhead_inputs;
     std::vector<Warning> warnings;  // fields read but not acted on
     bool operator==(const VmiSpec&) const = default;
 
