@@ -132,3 +132,26 @@ TEST_CASE("a VirtualMachine's template gets the VMI's verdicts at the template's
                Catch::StartsWith("spec.template.spec.domain.devices.tpmm") &&
                    Catch::Contains("unknown field (in no KubeVirt release); did you mean \"tpm\"?"));
 }
+
+TEST_CASE("annotations KubeVirt reads to change the VM get a warning naming them") {
+    const std::string vmi = "apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n  name: t\n"
+                            "  annotations:\n"
+                            "    hooks.kubevirt.io/hookSidecars: '[{\"image\": \"smbios:v1\"}]'\n"
+                            "    smbios.vm.kubevirt.io/baseBoardManufacturer: Acme\n"
+                            "    kubevirt.io/ignitiondata: '{}'\n"
+                            "    note: harmless\n" +
+                            domain;
+    const VmiSpec s = load_vmi(vmi);
+    CHECK(has_warning(s, "metadata.annotations.hooks.kubevirt.io/hookSidecars",
+                      "KubeVirt's annotation hooks.kubevirt.io/hookSidecars runs hook sidecars"));
+    CHECK(has_warning(s, "metadata.annotations.smbios.vm.kubevirt.io/baseBoardManufacturer", "SMBIOS"));
+    CHECK(has_warning(s, "metadata.annotations.kubevirt.io/ignitiondata", "Ignition"));
+    CHECK_FALSE(has_warning(s, "metadata.annotations.note", ""));
+    // In a VirtualMachine the VMI's annotations are the template's.
+    const std::string vm = "apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata:\n  name: vm\nspec:\n"
+                           "  template:\n    metadata:\n      annotations:\n"
+                           "        hooks.kubevirt.io/hookSidecars: '[]'\n"
+                           "    spec:\n      domain:\n        memory:\n          guest: 128Mi\n";
+    CHECK(has_warning(load_vmi(vm), "spec.template.metadata.annotations.hooks.kubevirt.io/hookSidecars",
+                      "does not act on it"));
+}
