@@ -279,7 +279,7 @@ constexpr std::array table{
     warn("spec.networks.pod.vmNetworkCIDR", "ignored: user-mode networking uses its own range"),
     warn("spec.networks.pod.vmIPv6NetworkCIDR", "ignored"),
     reject("spec.networks.genie",
-           "CNI-Genie networks left KubeVirt in v0.29 and are not supported; use pod (or multus) instead"),
+           "CNI-Genie networks left KubeVirt in v0.29; use pod (or multus) instead"),
     reject("spec.networks.resourceClaim", "networks from resource claims need Kubernetes' dynamic resource "
                                           "allocation; use pod"),
 
