@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "vmi/field_annotations.hpp"
 #include "vmi/limits.hpp"
 #include "vmi/parse_parts.hpp"
 #include "vmi/yaml_input.hpp"
@@ -140,7 +141,9 @@ VmiSpec parse_vmi(std::string_view yaml_text) {
     }
     top.finish();
     // A VirtualMachine's VMI takes its labels and annotations from the template.
-    check_metadata_sizes(out.metadata, out.from_virtual_machine ? "spec.template.metadata" : "metadata");
+    const std::string metadata_path = out.from_virtual_machine ? "spec.template.metadata" : "metadata";
+    check_metadata_sizes(out.metadata, metadata_path);
+    warn_unacted_annotations(out.metadata.annotations, metadata_path + ".annotations", out.warnings);
     cap_warnings(out.warnings);
     return out;
 }

@@ -126,13 +126,13 @@ Disk parse_disk(const Node& node, std::vector<Warning>& warnings) {
         d.name_ref = n->where();
     }
     int targets = 0;
+    // floppy (KubeVirt before v0.51) is refused by the field policy.
     for (auto [key, kind] : {std::pair{"disk", DiskKind::disk}, std::pair{"cdrom", DiskKind::cdrom},
-                             std::pair{"lun", DiskKind::lun}, std::pair{"floppy", DiskKind::disk}}) {
+                             std::pair{"lun", DiskKind::lun}}) {
         auto n = m.take(key);
         if (!n) {
             continue;
         }
-        if (std::string_view(key) == "floppy") n->fail("floppy disks are not supported");
         if (++targets > 1) n->fail("give only one of disk, cdrom and lun");
         d.kind = kind;
         MapReader t(*n, warnings);

@@ -5,6 +5,7 @@
 // namespace, and the template's spec.
 #include <fmt/format.h>
 
+#include "vmi/field_policy.hpp"
 #include "vmi/parse_parts.hpp"
 
 namespace vmi::detail {
@@ -89,7 +90,7 @@ void refuse_unsupported(MapReader& s) {
         if (!n) continue;
         if (n->yaml().IsSequence() && n->yaml().size() == 0) continue;
         const auto policy = vm_policy_for(std::string(n->where().path));
-        n->fail(std::string(policy->reason));
+        n->fail(refusal_message(n->where().path, policy->reason));
     }
 }
 

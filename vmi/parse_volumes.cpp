@@ -129,6 +129,8 @@ std::vector<Network> parse_networks(const Node& node, std::vector<Warning>& warn
             MapReader(*pod, warnings).finish();
         } else {
             // KubeVirt needs one of them; `pod: {}` is the usual spelling.
+            // Its other sources (genie, resourceClaim) are refused by name first.
+            m.finish();
             item.fail("a network needs pod or multus");
         }
         m.finish();

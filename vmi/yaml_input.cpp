@@ -1,11 +1,15 @@
 #include "vmi/yaml_input.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
 
+#include "vmi/field_verdict.hpp"
+#include "vmi/kubevirt_api.hpp"
 #include "vmi/yaml_bounds.hpp"
 
 namespace vmi {
@@ -134,7 +138,44 @@ MapReader::MapReader(const Node& node, std::vector<Warning>& warnings)
     taken_.assign(entries_.size(), false);
 }
 
-std::optional<Node> MapReader::take(std::string_view key) {
+namespace {
+thread_local FieldObserver* field_observer = nullptr;
+}  // namespace
+
+ScopedFieldObserver::ScopedFieldObserver(FieldObserver& observer) : previous_(field_observer) {
+    field_observer = &observer;
+}
+
+ScopedFieldObserver::~ScopedFieldObserver() { field_observer = previous_; }
+
+std::string without_indices(std::string_view path) {
+    std::string out;
+    bool in_index = false;
+    for (char c : path) {
+        if (c == '[') in_index = true;
+        else if (c == ']') in_index = false;
+        else if (!in_index) out += c;
+    }
+    return out;
+}
+
+namespace {
+std::string generic_child(const FieldRef& parent, std::string_view key) {
+    std::string out = without_indices(parent.policy_path());
+    if (!out.empty()) out += '.';
+    out += key;
+    return out;
+}
+// "spec.template." for a VirtualMachine's template: what the policy path leaves out.
+std::string shown_prefix(const FieldRef& where) {
+    if (where.policy_offset == 0) return {};
+    const std::string full = where.path + ".";
+    return without_indices(std::string_view(full).substr(0, std::min(where.policy_offset, full.size())));
+}
+}  // namespace
+
+std::optional<Node> MapReader::take_key(std::string_view key, bool ignored) {
+    if (field_observer != nullptr) field_observer->asked(where_.scope, generic_child(where_, key), ignored);
     for (std::size_t i = 0; i < entries_.size(); ++i) {
         if (entries_[i].first == key) {
             taken_[i] = true;
@@ -147,43 +188,29 @@ std::optional<Node> MapReader::take(std::string_view key) {
 
 Node MapReader::require(std::string_view key) {
     if (auto n = take(key)) return *n;
+    // `claimname` for `claimName`: the typo is the error, not the absence.
+    const std::array<std::string_view, 1> wanted{key};
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        if (taken_[i] || !closest_name(entries_[i].first, wanted)) continue;
+        const auto verdict = judge_untaken(where_.scope, without_indices(where_.policy_path()), entries_[i].first,
+                                           shown_prefix(where_));
+        if (verdict.refuse) entries_[i].second.fail(verdict.message);
+    }
     throw SpecError(where_.child(std::string(key)), "is required");
 }
 
 void MapReader::ignore(std::string_view key, std::string_view why) {
-    if (auto n = take(key)) warnings_.push_back({n->where().path, std::string(why)});
+    if (auto n = take_key(key, true)) warnings_.push_back({n->where().path, std::string(why)});
 }
-
-namespace {
-// `spec.volumes[2].containerDisk` -> `spec.volumes.containerDisk`
-std::string without_indices(std::string_view path) {
-    std::string out;
-    bool in_index = false;
-    for (char c : path) {
-        if (c == '[') in_index = true;
-        else if (c == ']') in_index = false;
-        else if (!in_index) out += c;
-    }
-    return out;
-}
-}  // namespace
 
 void MapReader::finish() {
+    const std::string parent = without_indices(where_.policy_path());
     for (std::size_t i = 0; i < entries_.size(); ++i) {
         if (taken_[i]) continue;
         const Node& node = entries_[i].second;
-        const FieldRef& where = node.where();
-        const std::string generic = without_indices(where.policy_path());
-        const auto policy =
-            where.scope == PolicyScope::virtual_machine ? vm_policy_for(generic) : policy_for(generic);
-        if (policy) {
-            if (policy->action == Unacted::reject) node.fail(std::string(policy->reason));
-            warnings_.push_back({node.where().path, std::string(policy->reason)});
-        } else if (generic.starts_with("spec")) {
-            node.fail("unknown field (not part of the KubeVirt API this launcher reads)");
-        } else {
-            warnings_.push_back({node.where().path, "unknown field, ignored"});
-        }
+        const UntakenVerdict verdict = judge_untaken(where_.scope, parent, entries_[i].first, shown_prefix(where_));
+        if (verdict.refuse) node.fail(verdict.message);
+        warnings_.push_back({node.where().path, verdict.message});
     }
 }
 

@@ -55,23 +55,52 @@ class MapReader {
 public:
     MapReader(const Node& node, std::vector<Warning>& warnings);
 
-    std::optional<Node> take(std::string_view key);
+    std::optional<Node> take(std::string_view key) { return take_key(key, false); }
     // take() and require the key to be present.
     Node require(std::string_view key);
     // Takes a key that is read for its presence but not acted on.
     void ignore(std::string_view key, std::string_view why);
-    // Reports every key not taken: by the field policy table, or as an
-    // unknown field (an error under spec, a warning elsewhere).
+    // Reports every key not taken: by the field policy (a warning, or a
+    // refusal naming KubeVirt's field), as a resource name under
+    // resources.requests/limits, or as an unknown field with the KubeVirt
+    // field it most likely means (an error under spec, a warning elsewhere).
     void finish();
 
     const FieldRef& where() const { return where_; }
 
 private:
+    std::optional<Node> take_key(std::string_view key, bool ignored);
+
     FieldRef where_;
     std::vector<std::pair<std::string, Node>> entries_;
     std::vector<bool> taken_;
     std::vector<Warning>& warnings_;
 };
+
+// Sees every key a MapReader is asked for, present or not, with its path in
+// the field policy's terms (`spec.domain.devices.disks.cache`): the test of
+// the field policy uses it to learn which fields the parser reads.
+class FieldObserver {
+public:
+    virtual ~FieldObserver() = default;
+    // `ignored`: asked by MapReader::ignore (read only to warn about it).
+    virtual void asked(PolicyScope scope, std::string_view path, bool ignored) = 0;
+};
+
+// Installs an observer for this thread while alive.
+class ScopedFieldObserver {
+public:
+    explicit ScopedFieldObserver(FieldObserver& observer);
+    ~ScopedFieldObserver();
+    ScopedFieldObserver(const ScopedFieldObserver&) = delete;
+    ScopedFieldObserver& operator=(const ScopedFieldObserver&) = delete;
+
+private:
+    FieldObserver* previous_;
+};
+
+// `spec.volumes[2].containerDisk` -> `spec.volumes.containerDisk`
+std::string without_indices(std::string_view path);
 
 // What to do with a field the launcher does not act on.
 enum class Unacted { warn, reject };
@@ -82,7 +111,8 @@ struct FieldPolicy {
 };
 
 // The policy for a field path with list indices removed
-// (`spec.domain.devices.gpus`), or nullopt for a field unknown to KubeVirt's API.
+// (`spec.domain.devices.gpus`), or nullopt for a field the launcher acts on
+// or one unknown to KubeVirt's API (field_policy.hpp has the whole picture).
 std::optional<FieldPolicy> policy_for(std::string_view path);
 
 // The same for a VirtualMachine's own fields (`spec.dataVolumeTemplates`);

@@ -250,7 +250,8 @@ TEST_CASE("fields not acted on: harmless ones warn, ones that change the VM are 
     CHECK(has_warning(spec, "spec.domain.features"));
 
     CHECK_THROWS_WITH(load_vmi(head + "    launchSecurity:\n      sev: {}\n"),
-                      Catch::Contains("spec.domain.launchSecurity: confidential computing (SEV) is not supported"));
+                      Catch::Contains("spec.domain.launchSecurity: KubeVirt's spec.domain.launchSecurity is not supported by "
+                                     "vmi-launcher: confidential computing"));
     CHECK_THROWS_WITH(load_vmi(head + "    cpu:\n      features:\n      - name: pcid\n"),
                       Catch::Contains("spec.domain.cpu.features"));
 }

@@ -187,8 +187,8 @@ TEST_CASE("a template field that is unknown everywhere names the template's path
     const std::string vm = "apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata:\n  name: vm1\nspec:\n"
                            "  template:\n    spec:\n      domain:\n        memory:\n          guest: 128Mi\n"
                            "        devices:\n          rngg: {}\n";
-    CHECK_THROWS_WITH(load_vmi(vm), "spec.template.spec.domain.devices.rngg: unknown field (not part of the KubeVirt "
-                                    "API this launcher reads) (line 12, column 17)");
+    CHECK_THROWS_WITH(load_vmi(vm), "spec.template.spec.domain.devices.rngg: unknown field (in no KubeVirt release); "
+                                    "did you mean \"rng\"? (line 12, column 17)");
 }
 
 TEST_CASE("a VirtualMachine's run strategy: Once is what the launcher does, the others say how it differs") {
