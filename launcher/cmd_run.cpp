@@ -85,6 +85,9 @@ std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, 
             case qemu_args::PrepareStep::Kind::cloud_init:
                 step(fmt::format("cloud-init seed {} (label cidata) with {} file(s)", p.path, p.files.size()));
                 break;
+            case qemu_args::PrepareStep::Kind::config_drive:
+                step(fmt::format("cloud-init config drive {} (label config-2) with {} file(s)", p.path, p.files.size()));
+                break;
         }
     }
     step(fmt::format("QMP: listen on {} and pass it to QEMU", r.launch.qmp_socket));

@@ -1,5 +1,6 @@
 #include "launcher/plan_args.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
 
@@ -87,6 +88,10 @@ qemu_args::LaunchOptions launch_options(const LaunchArgs& args, const vmi::VmiSp
                       ? default_state_dir(args.state_root, spec.metadata.namespace_name, spec.metadata.name).string()
                       : std::filesystem::absolute(args.state_dir).lexically_normal().string();
     o.tap_fds = tap_fds(args.tap_fds);
+    // clock.utc.offsetSeconds starts the guest's RTC at now + offset.
+    o.wall_clock_seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
     return o;
 }
 

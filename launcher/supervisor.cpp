@@ -404,6 +404,8 @@ void Supervisor::on_qmp_event(const qmp::Event& e) {
         log_.info("powerdown", "the guest received the ACPI power button");
     } else if (e.name == "GUEST_PANICKED") {
         log_.error("guest_panicked", "the guest kernel panicked", {{"data", e.data}});
+    } else if (e.name == "WATCHDOG") {
+        log_.warn("watchdog", "the guest's watchdog expired", {{"action", e.data.value("action", "")}});
     } else if (e.name == "BALLOON_CHANGE") {
         log_.info("balloon_change", "the balloon changed size", {{"actual_bytes", e.data.value("actual", 0)}});
     }

@@ -35,7 +35,9 @@ LaunchPlan build_launch_plan(const vmi::VmiSpec& spec, const vmi::MemoryPlan& me
     detail::add_machine(c);
     detail::add_boot(c);
     detail::add_control(c);
+    detail::add_clock(c);
     detail::add_disks(c);
+    detail::add_devices(c);
     detail::add_network(c);
     detail::add_balloon(c);
     return plan;

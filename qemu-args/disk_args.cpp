@@ -75,9 +75,9 @@ std::string add_nodes(PlanContext& c, const std::string& name, const std::string
 Backing backing_for(PlanContext& c, const vmi::Volume& v) {
     const std::string stem = file_stem(v.name);
     if (const auto* ci = std::get_if<vmi::CloudInitNoCloudSource>(&v.source)) {
-        const std::string iso = c.state_file("cidata.iso");
-        c.plan.prepare.push_back(
-            {PrepareStep::Kind::cloud_init, iso, "", DiskFormat::raw, {}, cloud_init_files(c.spec, *ci)});
+        const std::string iso = c.state_file(ci->config_drive ? "config-2.iso" : "cidata.iso");
+        c.plan.prepare.push_back({ci->config_drive ? PrepareStep::Kind::config_drive : PrepareStep::Kind::cloud_init,
+                                  iso, "", DiskFormat::raw, {}, cloud_init_files(c.spec, *ci)});
         return {iso, DiskFormat::raw, false, std::nullopt};
     }
     const ResolvedVolume& r = resolved(c, v.name);
@@ -167,6 +167,9 @@ json disk_device(PlanContext& c, Buses& b, const vmi::Disk& d, std::size_t index
     const bool passthrough = dev["driver"] == "scsi-block";
     if (!d.serial.empty() && !passthrough) dev["serial"] = d.serial;
     if (d.cache == "writethrough" && !passthrough && !cdrom) dev["write-cache"] = "off";
+    // Other VMs may hold the same image open for writing: QEMU's image
+    // locking then lets each take the write lock alongside the others.
+    if (d.shareable && !passthrough) dev["share-rw"] = true;
     return dev;
 }
 

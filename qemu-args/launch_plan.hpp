@@ -76,6 +76,9 @@ struct LaunchOptions {
     std::string console_log;
     // The console log rotates at this size: FILE and FILE.1 hold at most twice this.
     std::uint64_t console_log_max_bytes = default_console_log_max_bytes;
+    // The wall clock (seconds since the epoch) when the plan is made; needed
+    // only for clock.utc.offsetSeconds (the RTC starts at this + offset).
+    std::optional<std::int64_t> wall_clock_seconds;
     bool operator==(const LaunchOptions&) const = default;
 };
 
@@ -86,6 +89,7 @@ struct PrepareStep {
         sparse_file,  // a sparse raw file of `size` bytes at `path` (kept if it exists)
         cloud_init,   // an ISO9660 `cidata` seed at `path` holding `files`
         copy_file,    // a private copy of `source` at `path` (UEFI variables; kept if it exists)
+        config_drive, // an ISO9660 `config-2` seed at `path` holding `files` (names may hold '/')
     };
     Kind kind;
     std::string path;

@@ -86,9 +86,10 @@ void add_machine(PlanContext& c) {
         machine += ",pflash0=efi-code,pflash1=efi-vars";
         if (c.sources.efi->secure_boot) machine += ",smm=on";
     }
+    machine += machine_feature_options(c);
     c.arg("-machine", machine);
     c.arg("-accel", accel_option(c));
-    c.arg("-cpu", cpu_model(d.cpu, c.options.accel));
+    c.arg("-cpu", cpu_model(d.cpu, c.options.accel) + cpu_feature_flags(c));
     c.arg("-smp", fmt::format("cpus={},sockets={},cores={},threads={}", spec.vcpus(), d.cpu.sockets, d.cpu.cores,
                               d.cpu.threads));
     // Bytes, exactly the plan's guest (a whole MiB), the same as the backend's size.

@@ -36,6 +36,13 @@ void add_boot(PlanContext& c);
 void add_control(PlanContext& c);
 // Disks, their controllers, and the files behind them.
 void add_disks(PlanContext& c);
+// The RNG and the watchdog (device_args.cpp).
+void add_devices(PlanContext& c);
+// features and clock (features_args.cpp): options added to -machine and
+// -cpu, and -rtc / -global for the clock.
+std::string machine_feature_options(PlanContext& c);
+std::string cpu_feature_flags(PlanContext& c);
+void add_clock(PlanContext& c);
 // NICs and the balloon.
 void add_network(PlanContext& c);
 void add_balloon(PlanContext& c);

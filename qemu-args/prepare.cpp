@@ -172,16 +172,38 @@ void make_sparse(const PrepareStep& s, Made& made) {
     ::close(fd);
 }
 
-void make_seed(const PrepareStep& s, const PrepareTools& tools, Made& made) {
+// The folders of a seed file's relative name ("openstack/latest/user_data"),
+// made under the scratch directory. The plan names these files itself; a
+// name that could leave the directory is refused all the same.
+void make_seed_dirs(const std::string& dir, const std::string& name, Made& scratch) {
+    std::size_t start = 0;
+    for (std::size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', start)) {
+        const std::string part = name.substr(start, slash - start);
+        if (part.empty() || part == "." || part == "..") {
+            throw std::runtime_error(fmt::format("seed file name \"{}\" is not a plain relative path", name));
+        }
+        const std::string path = dir + "/" + name.substr(0, slash);
+        if (!exists(path)) {
+            if (::mkdir(path.c_str(), 0700) != 0) fail_errno("mkdir", path);
+            scratch.dir(path);
+        }
+        start = slash + 1;
+    }
+}
+
+void make_seed(const PrepareStep& s, const PrepareTools& tools, Made& made, const char* label) {
     std::string templ = s.path + ".XXXXXX";
     if (!::mkdtemp(templ.data())) fail_errno("mkdtemp", templ);
     const std::string dir = templ;
     Made scratch;  // always removed: only the ISO stays
     scratch.dir(dir);
-    for (const auto& [name, contents] : s.files) write_file(dir + "/" + name, contents, scratch);
+    for (const auto& [name, contents] : s.files) {
+        make_seed_dirs(dir, name, scratch);
+        write_file(dir + "/" + name, contents, scratch);
+    }
     if (exists(s.path) && ::unlink(s.path.c_str()) != 0) fail_errno("remove", s.path);
     made.file(s.path);
-    run_tool({tools.xorrisofs, "-quiet", "-output", s.path, "-volid", "cidata", "-joliet", "-rock", dir}, s.path);
+    run_tool({tools.xorrisofs, "-quiet", "-output", s.path, "-volid", label, "-joliet", "-rock", dir}, s.path);
 }
 
 void copy_file(const PrepareStep& s, Made& made) {
@@ -210,6 +232,7 @@ std::string step_name(PrepareStep::Kind kind) {
         case PrepareStep::Kind::overlay: return "overlay";
         case PrepareStep::Kind::sparse_file: return "sparse file";
         case PrepareStep::Kind::cloud_init: return "cloud-init seed";
+        case PrepareStep::Kind::config_drive: return "cloud-init config drive";
         case PrepareStep::Kind::copy_file: return "copy";
     }
     return "step";
@@ -227,7 +250,8 @@ void prepare_files(const LaunchPlan& plan, const PrepareTools& tools) {
             switch (step.kind) {
                 case PrepareStep::Kind::overlay: make_overlay(step, tools, made); break;
                 case PrepareStep::Kind::sparse_file: make_sparse(step, made); break;
-                case PrepareStep::Kind::cloud_init: make_seed(step, tools, made); break;
+                case PrepareStep::Kind::cloud_init: make_seed(step, tools, made, "cidata"); break;
+                case PrepareStep::Kind::config_drive: make_seed(step, tools, made, "config-2"); break;
                 case PrepareStep::Kind::copy_file: copy_file(step, made); break;
             }
         } catch (const std::exception& e) {

@@ -1,6 +1,7 @@
 // spec.domain: CPU, memory, resources, firmware, machine and devices.
 #include <fmt/format.h>
 
+#include "vmi/parse_clock_features.hpp"
 #include "vmi/parse_parts.hpp"
 
 namespace vmi::detail {
@@ -145,6 +146,7 @@ Disk parse_disk(const Node& node, std::vector<Warning>& warnings) {
     if (d.kind == DiskKind::cdrom) d.readonly = true;
     if (auto n = m.take("bootOrder")) d.boot_order = static_cast<std::uint32_t>(n->as_int(1, 65535));
     if (auto n = m.take("serial")) d.serial = n->as_string();
+    if (auto n = m.take("shareable")) d.shareable = n->as_bool();
     if (auto n = m.take("cache")) {
         d.cache = n->as_string();
         if (d.cache != "none" && d.cache != "writethrough" && d.cache != "writeback") {
@@ -177,6 +179,37 @@ Interface parse_interface(const Node& node, std::vector<Warning>& warnings) {
     return i;
 }
 
+// KubeVirt's Watchdog: a name and, on x86_64, i6300esb with its action.
+Watchdog parse_watchdog(const Node& node, std::vector<Warning>& warnings) {
+    Watchdog w;
+    w.where = node.where();
+    MapReader m(node, warnings);
+    w.name = m.require("name").as_string();
+    auto esb = m.take("i6300esb");
+    if (auto d = m.take("diag288")) d->fail("diag288 is the s390x watchdog; on x86_64 use i6300esb");
+    // KubeVirt's SetDefaults_Watchdog: no model means i6300esb (action reset).
+    if (!esb) {
+        m.finish();
+        return w;
+    }
+    MapReader e(*esb, warnings);
+    if (auto a = e.take("action")) {
+        const std::string action = a->as_string();
+        if (action == "poweroff") {
+            w.action = WatchdogAction::poweroff;
+        } else if (action == "reset") {
+            w.action = WatchdogAction::reset;
+        } else if (action == "shutdown") {
+            w.action = WatchdogAction::shutdown;
+        } else if (!action.empty()) {
+            a->fail(fmt::format("\"{}\" is not a watchdog action (use poweroff, reset or shutdown)", action));
+        }
+    }
+    e.finish();
+    m.finish();
+    return w;
+}
+
 Devices parse_devices(const Node& node, std::vector<Warning>& warnings) {
     Devices dev;
     MapReader m(node, warnings);
@@ -190,6 +223,11 @@ Devices parse_devices(const Node& node, std::vector<Warning>& warnings) {
     if (auto n = m.take("autoattachGraphicsDevice")) dev.autoattach_graphics_device = n->as_bool();
     if (auto n = m.take("autoattachSerialConsole")) dev.autoattach_serial_console = n->as_bool();
     if (auto n = m.take("autoattachPodInterface")) dev.autoattach_pod_interface = n->as_bool();
+    if (auto n = m.take("rng")) {
+        MapReader(*n, warnings).finish();  // KubeVirt's Rng has no fields
+        dev.rng = true;
+    }
+    if (auto n = m.take("watchdog")) dev.watchdog = parse_watchdog(*n, warnings);
     m.finish();
     return dev;
 }
@@ -210,6 +248,8 @@ Domain parse_domain(const Node& node, std::vector<Warning>& warnings) {
         mm.finish();
     }
     if (auto n = m.take("devices")) d.devices = parse_devices(*n, warnings);
+    if (auto n = m.take("clock")) d.clock = parse_clock(*n, warnings);
+    if (auto n = m.take("features")) d.features = parse_features(*n, warnings);
     m.finish();
     return d;
 }

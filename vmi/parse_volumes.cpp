@@ -24,9 +24,20 @@ std::string decoded(const Node& n) {
     return *text;
 }
 
-CloudInitNoCloudSource parse_cloud_init(const Node& node, std::vector<Warning>& warnings) {
+CloudInitNoCloudSource parse_cloud_init(const Node& node, bool config_drive, std::vector<Warning>& warnings) {
     CloudInitNoCloudSource c;
+    c.config_drive = config_drive;
     MapReader m(node, warnings);
+    if (config_drive) {
+        // The field policy names these for cloudInitNoCloud; the config drive has the same two.
+        for (const char* key : {"secretRef", "networkDataSecretRef"}) {
+            if (auto n = m.take(key)) {
+                n->fail(fmt::format("KubeVirt's cloudInitConfigDrive.{} is not supported by vmi-launcher: the "
+                                    "launcher reads no Secrets; inline the data (userData, networkData)",
+                                    key));
+            }
+        }
+    }
     auto user = m.take("userData");
     auto user64 = m.take("userDataBase64");
     if (user && user64) user64->fail("give only one of userData and userDataBase64");
@@ -83,7 +94,8 @@ Volume parse_volume(const Node& node, std::vector<Warning>& warnings) {
     };
     if (auto n = source("containerDisk")) v.source = parse_container_disk(*n, false, warnings);
     if (auto n = source("registryDisk")) v.source = parse_container_disk(*n, true, warnings);
-    if (auto n = source("cloudInitNoCloud")) v.source = parse_cloud_init(*n, warnings);
+    if (auto n = source("cloudInitNoCloud")) v.source = parse_cloud_init(*n, false, warnings);
+    if (auto n = source("cloudInitConfigDrive")) v.source = parse_cloud_init(*n, true, warnings);
     if (auto n = source("emptyDisk")) {
         MapReader e(*n, warnings);
         v.source = EmptyDiskSource{e.require("capacity").as_quantity()};
@@ -97,8 +109,8 @@ Volume parse_volume(const Node& node, std::vector<Warning>& warnings) {
         e.finish();
     }
     m.finish();  // rejects the unsupported sources by name
-    if (sources == 0) node.fail("a volume needs a source (containerDisk, cloudInitNoCloud, emptyDisk, hostDisk, "
-                                "persistentVolumeClaim, ephemeral)");
+    if (sources == 0) node.fail("a volume needs a source (containerDisk, cloudInitNoCloud, cloudInitConfigDrive, "
+                                "emptyDisk, hostDisk, persistentVolumeClaim, ephemeral)");
     return v;
 }
 

@@ -96,11 +96,13 @@ struct Disk {
     std::optional<std::uint32_t> boot_order;
     std::string serial;
     std::string cache;  // "", none, writethrough, writeback
+    // devices helper (issue 12): several VMs may open the disk read-write (share-rw).
+    bool shareable = false;
     FieldRef where;
     FieldRef name_ref;  // the name (or 2018's volumeName) field
     bool operator==(const Disk& o) const {
         return name == o.name && kind == o.kind && bus == o.bus && readonly == o.readonly &&
-               boot_order == o.boot_order && serial == o.serial && cache == o.cache;
+               boot_order == o.boot_order && serial == o.serial && cache == o.cache && shareable == o.shareable;
     }
 };
 
@@ -117,6 +119,66 @@ struct Interface {
     }
 };
 
+// ---- devices helper (issue 12): rng, watchdog, clock, features ----
+// KubeVirt's WatchdogAction; the default (KubeVirt's too) is reset.
+enum class WatchdogAction { poweroff, reset, shutdown };
+
+struct Watchdog {
+    std::string name;
+    WatchdogAction action = WatchdogAction::reset;
+    FieldRef where;
+    bool operator==(const Watchdog& o) const { return name == o.name && action == o.action; }
+};
+
+// One of clock.timer's timers; absent timers keep QEMU's defaults.
+struct ClockTimer {
+    bool present = true;      // `enabled`, default true
+    std::string tick_policy;  // "", delay, catchup, merge, discard
+    std::string track;        // rtc only: "", guest, wall
+    FieldRef where;
+    bool operator==(const ClockTimer& o) const {
+        return present == o.present && tick_policy == o.tick_policy && track == o.track;
+    }
+};
+
+struct Clock {
+    bool utc = false;                                   // clock.utc given
+    std::optional<std::int64_t> utc_offset_seconds;     // clock.utc.offsetSeconds
+    std::string timezone;                               // clock.timezone
+    std::optional<ClockTimer> rtc, pit, kvm, hpet, hyperv;
+    FieldRef where;
+    bool operator==(const Clock& o) const {
+        return utc == o.utc && utc_offset_seconds == o.utc_offset_seconds && timezone == o.timezone && rtc == o.rtc &&
+               pit == o.pit && kvm == o.kvm && hpet == o.hpet && hyperv == o.hyperv;
+    }
+};
+
+// features.hyperv: each enlightenment absent (nullopt), on or off.
+struct Hyperv {
+    std::optional<bool> relaxed, vapic, vpindex, runtime, synic, synic_timer, synic_timer_direct, reset, frequencies,
+        reenlightenment, tlbflush, tlbflush_direct, tlbflush_extended, ipi, evmcs, spinlocks, vendor_id_enabled;
+    std::optional<std::uint32_t> spinlock_retries;  // defaulted to 4096 by validation, as KubeVirt does
+    std::string vendor_id;
+    bool operator==(const Hyperv&) const = default;
+};
+
+struct Features {
+    bool acpi = true;                // features.acpi.enabled (default true)
+    std::optional<bool> apic, smm;   // absent: the machine's default
+    std::optional<bool> apic_eoi;    // features.apic.endOfInterrupt
+    bool kvm_hidden = false;         // features.kvm.hidden
+    std::optional<bool> pvspinlock;  // features.pvspinlock.enabled
+    std::optional<Hyperv> hyperv;
+    bool hyperv_passthrough = false;  // features.hypervPassthrough.enabled
+    FieldRef where;
+    bool operator==(const Features& o) const {
+        return acpi == o.acpi && apic == o.apic && apic_eoi == o.apic_eoi && smm == o.smm &&
+               kvm_hidden == o.kvm_hidden && pvspinlock == o.pvspinlock && hyperv == o.hyperv &&
+               hyperv_passthrough == o.hyperv_passthrough;
+    }
+};
+// ---- end devices helper ----
+
 struct Devices {
     std::vector<Disk> disks;
     std::vector<Interface> interfaces;
@@ -124,6 +186,9 @@ struct Devices {
     bool autoattach_graphics_device = true;
     bool autoattach_serial_console = true;
     bool autoattach_pod_interface = true;
+    // devices helper (issue 12): a virtio-rng-pci fed from /dev/urandom; an i6300esb watchdog.
+    bool rng = false;
+    std::optional<Watchdog> watchdog;
     bool operator==(const Devices&) const = default;
 };
 
@@ -134,6 +199,9 @@ struct Domain {
     Firmware firmware;
     std::string machine_type;  // empty: q35
     Devices devices;
+    // devices helper (issue 12)
+    Clock clock;
+    Features features;
     // Where the domain is in the document, for messages about fields it lacks
     // or about several of its fields: spec.template.spec.domain in a VirtualMachine.
     std::string path = "spec.domain";
@@ -150,6 +218,9 @@ struct ContainerDiskSource {
 struct CloudInitNoCloudSource {
     std::string user_data;     // decoded when given as userDataBase64
     std::string network_data;  // decoded when given as networkDataBase64
+    // devices helper (issue 12): written as cloudInitConfigDrive: the same
+    // data as an OpenStack config drive (ISO labelled config-2).
+    bool config_drive = false;
     bool operator==(const CloudInitNoCloudSource&) const = default;
 };
 

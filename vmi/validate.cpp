@@ -8,6 +8,7 @@
 
 #include "vmi/limits.hpp"
 #include "vmi/parse.hpp"
+#include "vmi/validate_devices.hpp"
 
 namespace vmi {
 namespace {
@@ -275,21 +276,53 @@ void check_disk_on_bus(const VmiSpec& spec, const Disk& disk, unsigned& sata_dis
     }
 }
 
+// KubeVirt's SetDefaultVolumeDisk (pkg/defaults): every volume that no disk
+// (nor filesystem, which this launcher refuses) names gets a disk of its
+// own, `disk: {}`, which the bus default below makes virtio.
+void add_default_volume_disks(VmiSpec& spec) {
+    for (const auto& v : spec.volumes) {
+        bool used = false;
+        for (const auto& d : spec.domain.devices.disks) used |= d.name == v.name;
+        if (used) continue;
+        Disk d;
+        d.name = v.name;
+        d.where = v.where;
+        d.name_ref = v.name_ref;
+        spec.domain.devices.disks.push_back(d);
+        spec.warnings.push_back({v.where.path, fmt::format("volume \"{}\" has no disk: attached as a virtio disk, "
+                                                           "as KubeVirt does",
+                                                           v.name)});
+    }
+}
+
+// A shareable disk is opened by several VMs at once: KubeVirt's converter
+// makes its cache `none` (no host page cache to go stale) and refuses others.
+void default_shareable_cache(Disk& disk) {
+    if (!disk.shareable) return;
+    if (disk.cache.empty()) disk.cache = "none";
+    if (disk.cache != "none") {
+        fail(disk.where, fmt::format("disk \"{}\": a shareable disk needs cache none, not {}", disk.name, disk.cache));
+    }
+}
+
 void default_and_validate_disks(VmiSpec& spec) {
     for (const auto& v : spec.volumes) check_label_name(v.name, v.name_ref);
     for (const auto& d : spec.domain.devices.disks) check_label_name(d.name, d.name_ref);
     check_unique(spec.volumes, [](const Volume& v) { return v.name; }, "volume");
     check_unique(spec.domain.devices.disks, [](const Disk& d) { return d.name; }, "disk");
-    int cloud_inits = 0;
+    int no_clouds = 0;
+    int config_drives = 0;
     for (const auto& v : spec.volumes) {
-        if (std::holds_alternative<CloudInitNoCloudSource>(v.source) && ++cloud_inits > 1) {
-            fail(v.where, "only one cloudInitNoCloud volume is allowed");
+        if (const auto* seed = std::get_if<CloudInitNoCloudSource>(&v.source)) {
+            // Each seed is one file in the state directory (cidata.iso, config-2.iso).
+            if (++(seed->config_drive ? config_drives : no_clouds) > 1) {
+                fail(v.where, fmt::format("only one {} volume is allowed",
+                                          seed->config_drive ? "cloudInitConfigDrive" : "cloudInitNoCloud"));
+            }
         }
         validate_volume_source(v);
-        bool used = false;
-        for (const auto& d : spec.domain.devices.disks) used |= d.name == v.name;
-        if (!used) spec.warnings.push_back({v.where.path, fmt::format("volume \"{}\" has no disk; ignored", v.name)});
     }
+    add_default_volume_disks(spec);
     unsigned sata_disks = 0;
     for (auto& disk : spec.domain.devices.disks) {
         if (!spec.find_volume(disk.name)) {
@@ -303,6 +336,7 @@ void default_and_validate_disks(VmiSpec& spec) {
                                                       : DiskBus::scsi;
         }
         if (disk.kind == DiskKind::lun && disk.bus != DiskBus::scsi) fail(disk.where, "a lun must be on the scsi bus");
+        default_shareable_cache(disk);
         check_disk_on_bus(spec, disk, sata_disks);
         if (disk.kind == DiskKind::cdrom && disk.bus == DiskBus::virtio) {
             // 2018's API allowed it (the seed's examples use it); QEMU has no
@@ -372,6 +406,7 @@ void default_and_validate(VmiSpec& spec) {
     validate_cpu(spec.domain);
     validate_firmware_and_machine(spec.domain);
     default_and_validate_disks(spec);
+    detail::default_and_validate_devices(spec.domain, spec.warnings);
     validate_networks(spec);
     if (!spec.termination_grace_period_seconds) spec.termination_grace_period_seconds = 30;
 }

@@ -215,12 +215,17 @@ TEST_CASE("emptyDisk: a sparse file of its capacity, placed by the plan") {
     CHECK(r == ResolvedVolume{"vol", "", DiskFormat::raw, false, true, vmi::gib(2), false});
 }
 
-TEST_CASE("cloud-init volumes and volumes without a disk resolve to nothing") {
-    const auto spec = vmi::load_vmi(qemu_test::vmi_yaml(
+TEST_CASE("cloud-init volumes resolve to nothing; a volume without a disk is resolved like any other") {
+    const auto seeds = vmi::load_vmi(qemu_test::vmi_yaml(
         "  domain:\n    memory: {guest: 64Mi}\n    devices:\n      disks:\n      - name: seed\n        disk: {}\n"
         "  volumes:\n  - name: seed\n    cloudInitNoCloud: {userData: hi}\n"
-        "  - name: unused\n    persistentVolumeClaim: {claimName: nowhere}\n"));
-    CHECK(resolve_sources(spec, {}) == ResolvedSources{});
+        "  - name: drive\n    cloudInitConfigDrive: {userData: hi}\n"));
+    CHECK(resolve_sources(seeds, {}) == ResolvedSources{});
+    // KubeVirt gives every volume a disk (SetDefaultVolumeDisk): this one is attached, so it must be found.
+    const auto spec = vmi::load_vmi(qemu_test::vmi_yaml(
+        "  domain:\n    memory: {guest: 64Mi}\n    devices: {}\n"
+        "  volumes:\n  - name: unused\n    persistentVolumeClaim: {claimName: nowhere}\n"));
+    CHECK_THROWS_WITH(resolve_sources(spec, {}), Catch::Contains("volume \"unused\": claim \"nowhere\" is not mapped"));
 }
 
 TEST_CASE("kernelBoot: the kernel and initrd inside their image") {

@@ -242,12 +242,11 @@ TEST_CASE("fields not acted on: harmless ones warn, ones that change the VM are 
     const std::string head =
         "apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n  name: t\n"
         "  creationTimestamp: null\n  foo: bar\nspec:\n  livenessProbe: {}\n  domain:\n"
-        "    memory:\n      guest: 1Gi\n    features:\n      acpi: {}\n";
+        "    memory:\n      guest: 1Gi\n";
     const VmiSpec spec = load_vmi(head);
     CHECK(has_warning(spec, "metadata.creationTimestamp"));
     CHECK(has_warning(spec, "metadata.foo"));  // unknown metadata is harmless
     CHECK(has_warning(spec, "spec.livenessProbe"));
-    CHECK(has_warning(spec, "spec.domain.features"));
 
     CHECK_THROWS_WITH(load_vmi(head + "    launchSecurity:\n      sev: {}\n"),
                       Catch::Contains("spec.domain.launchSecurity: KubeVirt's spec.domain.launchSecurity is not supported by "

@@ -25,7 +25,7 @@ const std::vector<std::string> warned_vmis = {
     vmi_head + "  creationTimestamp: null\n" + vmi_domain,
     vmi_head + "  labels:\n    app: web\n  annotations:\n    note: hi\n  resourceVersion: \"12\"\n  foo: bar\n" +
         vmi_domain,
-    vmi_head + vmi_domain + "    devices:\n      rng: {}\n",
+    vmi_head + vmi_domain + "    devices:\n      rng: {}\n      blockMultiQueue: true\n",
     vmi_head + "spec:\n  priorityClassName: high\n  nodeSelector:\n    cpu: slow\n  tolerations:\n  - key: a\n"
                "  domain:\n    memory:\n      guest: 256Mi\n",
     vmi_head + "spec:\n  readinessProbe:\n    tcpSocket:\n      port: 22\n  livenessProbe:\n    httpGet:\n"
