@@ -71,7 +71,6 @@ constexpr std::array table{
     Entry{"spec.domain.devices.disks.blockSize", {Unacted::warn, tuning}},
     Entry{"spec.domain.devices.disks.shareable", {Unacted::reject, "shareable disks are not supported"}},
     Entry{"spec.domain.devices.disks.disk.pciAddress", {Unacted::warn, "ignored: QEMU assigns PCI addresses"}},
-    Entry{"spec.domain.devices.interfaces.ports", {Unacted::warn, "ignored: user-mode networking forwards no ports"}},
     Entry{"spec.domain.devices.interfaces.pciAddress", {Unacted::warn, "ignored: QEMU assigns PCI addresses"}},
     Entry{"spec.domain.devices.interfaces.bootOrder", {Unacted::warn, "network boot is not supported; ignored"}},
     Entry{"spec.domain.devices.interfaces.dhcpOptions", {Unacted::warn, "ignored"}},
@@ -108,8 +107,6 @@ constexpr std::array table{
     Entry{"spec.volumes.containerDisk.imagePullSecret", {Unacted::warn, "ignored: images are resolved locally"}},
     Entry{"spec.domain.firmware.kernelBoot.container.imagePullPolicy", {Unacted::warn, "ignored: images are resolved locally"}},
     Entry{"spec.domain.firmware.kernelBoot.container.imagePullSecret", {Unacted::warn, "ignored: images are resolved locally"}},
-    Entry{"spec.networks.pod.vmNetworkCIDR", {Unacted::warn, "ignored: user-mode networking uses its own range"}},
-    Entry{"spec.networks.pod.vmIPv6NetworkCIDR", {Unacted::warn, "ignored"}},
 };
 
 // A VirtualMachine's own spec (KubeVirt's VirtualMachineSpec, api/core/v1/types.go).
