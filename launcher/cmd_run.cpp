@@ -174,6 +174,7 @@ int cmd_run(const RunArgs& args) {
               {"cgroup_limit_bytes", run.memory.cgroup_limit.value},
               {"pod_request_bytes", run.memory.pod_request.value}});
     for (const auto& w : run.memory.warnings) log.warn("memory_plan_warning", w);
+    for (const auto& w : run.launch.warnings) log.warn("launch_plan_warning", w);
     try {
         return run_vm(log, run);
     } catch (const SetupError& e) {
