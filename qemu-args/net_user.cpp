@@ -83,11 +83,13 @@ void check_host_ports(const std::vector<vmi::Interface>& forwarding, const Launc
     for (const auto& [port, host_port] : options.host_ports) {
         bool declared = false;
         for (const auto& iface : forwarding) {
+            // A bridge interface's guest is on the network itself: nothing is forwarded.
+            if (iface.binding == vmi::InterfaceBinding::bridge) continue;
             for (const auto& p : iface.ports) declared = declared || p.port == port;
         }
         if (!declared) {
             throw std::runtime_error(fmt::format("--host-port {}={}: no interface of the VMI forwards port {} "
-                                                 "(interfaces[].ports of a masquerade interface)",
+                                                 "(interfaces[].ports of a masquerade or slirp interface)",
                                                  port, host_port, port));
         }
     }

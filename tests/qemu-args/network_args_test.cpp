@@ -235,6 +235,22 @@ TEST_CASE("interface state: down starts QEMU paused and sets the link down; abse
     CHECK(json_values(plan.argv, "-netdev") == std::vector<json>{expected});
     CHECK(devices(plan.argv, "virtio-net-pci").size() == 1);
     CHECK(plan.fds.size() == 2);
+    // A bridge interface forwards nothing, so --host-port cannot name its port.
+    const std::string bridge_port = R"(  domain:
+    memory: {guest: 256Mi}
+    devices:
+      interfaces:
+      - {name: default, masquerade: {}, ports: [{port: 22}]}
+      - {name: br, bridge: {}, ports: [{port: 8080}]}
+  networks:
+  - {name: default, pod: {}}
+  - {name: br, multus: {networkName: br-net}}
+)";
+    LaunchOptions o = options();
+    o.tap_fds["br"] = 7;
+    CHECK(hostfwd_rules(build(bridge_port, {}, o)) == std::vector<std::string>{"tcp:127.0.0.1:22-10.0.2.2:22"});
+    o.host_ports[8080] = 18080;
+    CHECK_THAT(build_error(bridge_port, {}, o), Catch::Contains("no interface of the VMI forwards port 8080"));
     const std::string bridge_on_pod = "  domain:\n    memory: {guest: 256Mi}\n    devices:\n      interfaces:\n"
                                       "      - {name: default, bridge: {}, state: absent}\n"
                                       "  networks:\n  - {name: default, pod: {}}\n";
