@@ -115,10 +115,15 @@ const std::string one_port = R"(      interfaces:
 
 }  // namespace
 
-TEST_CASE("masquerade: the guest gets 10.0.2.2/24 via 10.0.2.1, and a declared port reaches it from outside") {
+TEST_CASE("masquerade: the guest gets 10.0.2.2/24 via 10.0.2.1 and fd10:0:2::1 answers; a declared port reaches it "
+          "from outside") {
     Scratch s;
     const std::uint16_t host_port = free_port();
-    LauncherProcess l(s.run_args("fwd", "vmil.net vmil.listen=8080 vmil.wait", one_port,
+    // The guest sets fd10:0:2::2/120 itself (user-mode networking leases no
+    // IPv6 address) and pings the gateway KubeVirt's layout puts at fd10:0:2::1.
+    LauncherProcess l(s.run_args("fwd",
+                                 "vmil.net vmil.ipv6=fd10:0:2::2/120 vmil.ping6=fd10:0:2::1 vmil.listen=8080 vmil.wait",
+                                 one_port,
                                  {"--host-port", fmt::format("8080={}", host_port)}));
     const bool listening = itest::wait_for_text(s.console("fwd"), "VMIL: listening 8080", 120s);
     const std::string console = itest::read_file(s.console("fwd"));
@@ -130,6 +135,8 @@ TEST_CASE("masquerade: the guest gets 10.0.2.2/24 via 10.0.2.1, and a declared p
     CHECK_THAT(console, Catch::Contains("VMIL: dhcp eth0 ip=10.0.2.2 subnet=255.255.255.0 router=10.0.2.1"));
     CHECK_THAT(console, Catch::Contains("VMIL: ipv4 eth0 10.0.2.2/24"));
     CHECK_THAT(console, Catch::Contains("VMIL: route default via 10.0.2.1 dev eth0"));
+    CHECK_THAT(console, Catch::Contains("VMIL: ipv6 eth0 fd10:0:2::2/120"));
+    CHECK_THAT(console, Catch::Contains("VMIL: ping6 fd10:0:2::1 ok"));
 
     // A connection to the host's side reaches the guest's listener.
     CHECK(read_from(host_port) == "vmil-listen: hello from port 8080\n");
