@@ -95,6 +95,10 @@ std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, 
     }
     step("exec, inside the cgroup before its first instruction: " + qemu_args::shell_quote(r.launch.argv));
     step(fmt::format("kill QEMU unless it completes the QMP handshake within {} s", r.qmp_timeout.count()));
+    for (const auto& c : r.launch.startup_commands) {
+        step(fmt::format("while the guest is paused: QMP {} {} (on failure stop QEMU)", c.execute, c.arguments));
+    }
+    if (!r.launch.startup_commands.empty()) step("QMP cont: the guest starts");
     step(fmt::format("watch OOM kills and pressure; on SIGTERM, SIGINT, SIGQUIT or SIGHUP press the power button, "
                      "wait {} s, then SIGTERM and SIGKILL",
                      r.grace_period.count()));

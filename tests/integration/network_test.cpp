@@ -189,3 +189,21 @@ TEST_CASE("state: down: the guest's link is down from its first look, and the VM
     CHECK((*link)["arguments"] == nlohmann::json{{"name", "ua-default"}, {"up", false}});
     CHECK(l.wait_event("guest_resumed", 1s));
 }
+
+TEST_CASE("--dry-run says the link is set down while the guest is paused") {
+    Scratch s;
+    const std::string down = R"(      interfaces:
+      - {name: default, masquerade: {}, state: down}
+  networks:
+  - name: default
+    pod: {}
+)";
+    LauncherProcess l(s.run_args("dry", "", down, {"--dry-run"}));
+    const auto code = l.wait_exit(30s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+    INFO(l.output());
+    CHECK_THAT(l.output(), Catch::Contains(" -S") && Catch::Contains("while the guest is paused: QMP set_link "
+                                                                     "{\"name\":\"ua-default\",\"up\":false}") &&
+                               Catch::Contains("QMP cont: the guest starts"));
+}
