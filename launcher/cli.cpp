@@ -58,6 +58,15 @@ void add_launch_options(CLI::App& cmd, LaunchArgs& a) {
     cmd.add_option("--state-root", a.state_root, "where state directories go")->capture_default_str();
     cmd.add_option("--tap-fd", a.tap_fds, "the open tap descriptor a bridge interface gets; repeatable")
         ->type_name("INTERFACE=FD");
+    cmd.add_option("--forward-address", a.forward_address,
+                   "the IPv4 address interfaces[].ports are forwarded from (0.0.0.0 in a pod: the pod's address "
+                   "reaches the guest)")
+        ->type_name("ADDRESS")
+        ->capture_default_str();
+    cmd.add_option("--host-port", a.host_ports,
+                   "reach the VMI's declared port PORT at HOSTPORT instead of the same number (two VMs on one "
+                   "host); repeatable")
+        ->type_name("PORT=HOSTPORT");
     cmd.add_option("--qemu", a.qemu, "the QEMU binary (a path, or a name looked up on PATH)")
         ->type_name("PATH")
         ->capture_default_str();

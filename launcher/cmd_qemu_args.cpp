@@ -27,6 +27,11 @@ int cmd_qemu_args(const QemuArgsCommandArgs& args) {
     const qemu_args::LaunchPlan plan =
         qemu_args::build_launch_plan(spec, memory, resolved, launch_options(args.launch, spec, accel.accel));
     for (const auto& w : plan.warnings) fmt::print(stderr, "warning: {}\n", w);
+    // -S: whoever runs this argv must send these before `cont`, as `run` does.
+    for (const auto& c : plan.startup_commands) {
+        fmt::print(stderr, "note: QEMU starts paused; send over QMP {{\"execute\": \"{}\", \"arguments\": {}}}, "
+                           "then cont\n", c.execute, c.arguments);
+    }
 
     if (args.output == "json") {
         std::cout << nlohmann::json(plan.argv).dump(2) << "\n";

@@ -98,6 +98,10 @@ std::string describe_steps(const VmRun& r, const qemu_args::AccelChoice& accel, 
     }
     step("exec, inside the cgroup before its first instruction: " + qemu_args::shell_quote(r.launch.argv));
     step(fmt::format("kill QEMU unless it completes the QMP handshake within {} s", r.qmp_timeout.count()));
+    for (const auto& c : r.launch.startup_commands) {
+        step(fmt::format("while the guest is paused: QMP {} {} (on failure stop QEMU)", c.execute, c.arguments));
+    }
+    if (!r.launch.startup_commands.empty()) step("QMP cont: the guest starts");
     step(fmt::format("watch OOM kills and pressure; on SIGTERM, SIGINT, SIGQUIT or SIGHUP press the power button, "
                      "wait {} s, then SIGTERM and SIGKILL",
                      r.grace_period.count()));
@@ -177,6 +181,7 @@ int cmd_run(const RunArgs& args) {
               {"cgroup_limit_bytes", run.memory.cgroup_limit.value},
               {"pod_request_bytes", run.memory.pod_request.value}});
     for (const auto& w : run.memory.warnings) log.warn("memory_plan_warning", w);
+    for (const auto& w : run.launch.warnings) log.warn("launch_plan_warning", w);
     try {
         return run_vm(log, run);
     } catch (const SetupError& e) {

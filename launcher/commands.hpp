@@ -29,6 +29,8 @@ struct LaunchArgs {
     std::vector<std::string> volumes;  // NAME=PATH
     std::vector<std::string> images;   // REF=DIR
     std::vector<std::string> tap_fds;  // INTERFACE=FD
+    std::vector<std::string> host_ports;  // PORT=HOSTPORT
+    std::string forward_address = "127.0.0.1";
     std::string volumes_dir;
     std::string images_dir;
     std::string state_dir;  // empty: <state_root>/<namespace>/<name>

@@ -45,6 +45,32 @@ std::map<std::string, int> tap_fds(const std::vector<std::string>& items) {
     return out;
 }
 
+std::uint16_t port_number(const std::string& text, const std::string& item) {
+    std::size_t used = 0;
+    int port = 0;
+    try {
+        port = std::stoi(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (text.empty() || used != text.size() || port < 1 || port > 65535 || text.front() == '+' ||
+        text.front() == '-') {
+        throw std::runtime_error(fmt::format("--host-port {}: \"{}\" is not a port number (1-65535)", item, text));
+    }
+    return static_cast<std::uint16_t>(port);
+}
+
+std::map<std::uint16_t, std::uint16_t> host_ports(const std::vector<std::string>& items) {
+    std::map<std::uint16_t, std::uint16_t> out;
+    for (const auto& [port, host_port] : mappings(items, "--host-port")) {
+        const std::string item = port + "=" + host_port;
+        if (!out.emplace(port_number(port, item), port_number(host_port, item)).second) {
+            throw std::runtime_error(fmt::format("--host-port: port {} is given more than once", port));
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 qemu_args::AccelChoice accel_for(const PlanArgs& args) {
@@ -92,6 +118,8 @@ qemu_args::LaunchOptions launch_options(const LaunchArgs& args, const vmi::VmiSp
     o.wall_clock_seconds = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
+    o.forward_address = args.forward_address;
+    o.host_ports = host_ports(args.host_ports);
     return o;
 }
 

@@ -85,6 +85,7 @@ private:
     std::string guard_launcher();
     void check_oom(bool final_check);
     void connect_qmp(Fd fd);
+    void resume_guest(std::size_t next);
     void on_qmp_event(const qmp::Event& e);
     void request_shutdown(const ReceivedSignal& s);
     void handshake_timed_out();
@@ -393,6 +394,40 @@ void Supervisor::connect_qmp(Fd fd) {
         handshake_timer_.cancel();
         log_.info("qmp_ready", "QMP ready", {{"qemu_version", qmp_.qemu_version()}});
         if (phase_ == Phase::powering_down) qmp_.execute("system_powerdown");
+        if (!run_.launch.startup_commands.empty()) resume_guest(0);
+    });
+}
+
+// QEMU was started paused (-S) for commands that must come before the
+// guest's first instruction (an interface's link set down). Each is sent
+// when the one before succeeded, then `cont`; if one fails the guest would
+// not run as asked, so it never runs: QEMU is stopped.
+void Supervisor::resume_guest(std::size_t next) {
+    const auto& commands = run_.launch.startup_commands;
+    if (next == commands.size()) {
+        qmp_.execute("cont", {}, [this](const qmp::Reply& r) {
+            if (r.ok) {
+                log_.info("guest_resumed", "the guest runs (QEMU started paused for the startup commands)");
+            } else if (qemu_running()) {
+                log_.error("startup_command_failed", "cont: " + r.error_desc, {{"command", "cont"}});
+            }
+        });
+        return;
+    }
+    const auto& cmd = commands[next];
+    const auto arguments = nlohmann::json::parse(cmd.arguments);
+    qmp_.execute(cmd.execute, arguments, [this, next, arguments](const qmp::Reply& r) {
+        const auto& done = run_.launch.startup_commands[next];
+        if (!r.ok) {
+            if (!qemu_running()) return;
+            log_.error("startup_command_failed", fmt::format("{} {}: {}", done.execute, done.arguments, r.error_desc),
+                       {{"command", done.execute}, {"arguments", arguments}});
+            if (phase_ != Phase::stopping) stop_qemu(true);
+            return;
+        }
+        log_.info("startup_command", fmt::format("{} {}", done.execute, done.arguments),
+                  {{"command", done.execute}, {"arguments", arguments}});
+        resume_guest(next + 1);
     });
 }
 

@@ -79,7 +79,22 @@ struct LaunchOptions {
     // The wall clock (seconds since the epoch) when the plan is made; needed
     // only for clock.utc.offsetSeconds (the RTC starts at this + offset).
     std::optional<std::int64_t> wall_clock_seconds;
+    // The IPv4 address interfaces[].ports are forwarded from (QEMU 7.2's
+    // user-mode networking forwards IPv4 only). Loopback by default, so a VM
+    // on a workstation is not opened to the network; 0.0.0.0 in a pod, where
+    // the pod's address must reach the guest as in KubeVirt.
+    std::string forward_address = "127.0.0.1";
+    // A port the VMI declares -> the host port it is reached at; a port not
+    // named here is reached at its own number.
+    std::map<std::uint16_t, std::uint16_t> host_ports;
     bool operator==(const LaunchOptions&) const = default;
+};
+
+// A QMP command the launcher sends while the guest is still paused.
+struct StartupCommand {
+    std::string execute;
+    std::string arguments;  // a JSON object
+    bool operator==(const StartupCommand&) const = default;
 };
 
 // A file the launcher makes before starting QEMU, in order.
@@ -123,6 +138,10 @@ struct LaunchPlan {
     std::uint64_t console_log_max_bytes = default_console_log_max_bytes;  // rotation size
     std::string state_dir;       // where the files above live (made by prepare_files)
     std::vector<std::string> warnings;  // choices worth telling the user about
+    // When not empty, QEMU starts paused (-S): the launcher sends these in
+    // order once QMP is ready, then `cont` (set_link for interfaces whose
+    // state is down, so the guest never sees the link up).
+    std::vector<StartupCommand> startup_commands;
     bool operator==(const LaunchPlan&) const = default;
 };
 

@@ -1,5 +1,5 @@
 // NICs (user-mode networking for masquerade and slirp, a passed tap for
-// bridge) and the memory balloon.
+// bridge), their link state, and the memory balloon.
 #include <fmt/format.h>
 
 #include <cctype>
@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "qemu-args/build_plan.hpp"
+#include "qemu-args/net_user.hpp"
 #include "qemu-args/plan_parts.hpp"
 
 namespace qemu_args::detail {
@@ -44,11 +45,38 @@ std::vector<vmi::Interface> interfaces_of(const vmi::VmiSpec& spec) {
     return {pod};
 }
 
+const vmi::Network* network_of(const vmi::VmiSpec& spec, const vmi::Interface& i) {
+    for (const auto& n : spec.networks) {
+        if (n.name == i.name) return &n;
+    }
+    return nullptr;
+}
+
+// KubeVirt's masquerade forwards every port when none is listed; user-mode
+// networking can forward only the ports it is told. Said for an interface
+// the VMI writes, where ports could have been listed; KubeVirt's default pod
+// interface (no interfaces at all) stays quiet, or nearly every VMI would warn.
+void warn_unforwarded(PlanContext& c, const vmi::Interface& i, bool written) {
+    if (!written || i.binding == vmi::InterfaceBinding::bridge || !i.ports.empty()) return;
+    c.plan.warnings.push_back(fmt::format(
+        "{}: interface \"{}\" lists no ports: KubeVirt would forward every port to the guest, but user-mode "
+        "networking forwards only listed ones, so no connection from outside reaches this guest (list them in "
+        "ports)",
+        i.where.path, i.name));
+}
+
 }  // namespace
 
 void add_network(PlanContext& c) {
-    const auto interfaces = interfaces_of(c.spec);
+    const auto all = interfaces_of(c.spec);
+    // state: absent: KubeVirt does not create the interface.
+    std::vector<vmi::Interface> interfaces;
+    for (const auto& i : all) {
+        if (i.state != vmi::InterfaceState::absent) interfaces.push_back(i);
+    }
+    check_host_ports(interfaces, c.options);
     std::set<int> taps;
+    ForwardedPorts forwarded;
     for (std::size_t n = 0; n < interfaces.size(); ++n) {
         const vmi::Interface& i = interfaces[n];
         const std::string netdev = fmt::format("net{}", n);
@@ -68,9 +96,11 @@ void add_network(PlanContext& c) {
             backend = {{"type", "tap"}, {"id", netdev}, {"fd", std::to_string(fd)}};
         } else {
             // masquerade (and 2018's slirp): QEMU's user-mode network stack.
-            backend = {{"type", "user"}, {"id", netdev}};
+            backend = user_netdev(i, network_of(c.spec, i), netdev, c.options, forwarded);
+            warn_unforwarded(c, i, !c.spec.domain.devices.interfaces.empty());
         }
-        json nic{{"driver", nic_driver(i)}, {"id", qemu_id("ua-", i.name, fmt::format("nic{}", n))}, {"netdev", netdev}};
+        const std::string nic_id = qemu_id("ua-", i.name, fmt::format("nic{}", n));
+        json nic{{"driver", nic_driver(i)}, {"id", nic_id}, {"netdev", netdev}};
         if (!i.mac_address.empty()) {
             if (!is_mac(i.mac_address)) {
                 throw vmi::SpecError(i.where, fmt::format("interface \"{}\": \"{}\" is not a MAC address "
@@ -81,7 +111,13 @@ void add_network(PlanContext& c) {
         }
         c.json("-netdev", backend);
         c.json("-device", nic);
+        // There is no device property for the link state: QEMU starts paused
+        // and the launcher sets the link down before the guest's first instruction.
+        if (i.state == vmi::InterfaceState::down) {
+            c.plan.startup_commands.push_back({"set_link", json{{"name", nic_id}, {"up", false}}.dump()});
+        }
     }
+    if (!c.plan.startup_commands.empty()) c.arg("-S");
 }
 
 void add_balloon(PlanContext& c) {

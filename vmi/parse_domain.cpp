@@ -157,6 +157,72 @@ Disk parse_disk(const Node& node, std::vector<Warning>& warnings) {
     return d;
 }
 
+// Kubernetes' IANA_SVC_NAME (what KubeVirt's admitter checks a port name
+// against): 1-15 lowercase letters, digits and '-', at least one letter, no
+// '-' at either end and no "--".
+bool is_port_name(const std::string& s) {
+    if (s.empty() || s.size() > 15 || s.front() == '-' || s.back() == '-') return false;
+    bool letter = false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c >= 'a' && c <= 'z') {
+            letter = true;
+        } else if (c == '-') {
+            if (s[i - 1] == '-') return false;
+        } else if (c < '0' || c > '9') {
+            return false;
+        }
+    }
+    return letter;
+}
+
+// interfaces[].ports[], with KubeVirt's admission rules for each port.
+Port parse_port(const Node& node, std::vector<Warning>& warnings) {
+    Port p;
+    p.where = node.where();
+    MapReader m(node, warnings);
+    if (auto n = m.take("name")) {
+        p.name = n->as_string();
+        if (!is_port_name(p.name)) {
+            n->fail(fmt::format("\"{}\" is not a port name (1-15 lowercase letters, digits and '-', with a letter)",
+                                p.name));
+        }
+    }
+    if (auto n = m.take("protocol")) {
+        const std::string proto = n->as_string();
+        if (proto == "UDP") {
+            p.protocol = PortProtocol::udp;
+        } else if (proto != "TCP" && !proto.empty()) {
+            n->fail(fmt::format("\"{}\" is not a protocol (TCP or UDP)", proto));
+        }
+    }
+    p.port = static_cast<std::uint16_t>(m.require("port").as_int(1, 65535));
+    m.finish();
+    return p;
+}
+
+std::vector<Port> parse_ports(const Node& node, std::vector<Warning>& warnings) {
+    std::vector<Port> out;
+    for (const auto& item : node.as_list()) {
+        Port p = parse_port(item, warnings);
+        for (const auto& earlier : out) {
+            if (!p.name.empty() && earlier.name == p.name) {
+                throw SpecError(p.where.child("name"), fmt::format("port name \"{}\" is given twice", p.name));
+            }
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+InterfaceState parse_interface_state(const Node& node) {
+    const std::string s = node.as_string();
+    if (s.empty() || s == "up") return InterfaceState::up;
+    if (s == "down") return InterfaceState::down;
+    if (s == "absent") return InterfaceState::absent;
+    node.fail(fmt::format("\"{}\" is not an interface state (up, down or absent)", s));
+}
+
 Interface parse_interface(const Node& node, std::vector<Warning>& warnings) {
     Interface i;
     i.where = node.where();
@@ -174,6 +240,11 @@ Interface parse_interface(const Node& node, std::vector<Warning>& warnings) {
     }
     if (auto n = m.take("model")) i.model = n->as_string();
     if (auto n = m.take("macAddress")) i.mac_address = n->as_string();
+    if (auto n = m.take("ports")) i.ports = parse_ports(*n, warnings);
+    if (auto n = m.take("state")) {
+        i.state = parse_interface_state(*n);
+        i.state_ref = n->where();
+    }
     m.finish();
     if (bindings == 0) warnings.push_back({node.where().path, "no binding given; using masquerade"});
     return i;

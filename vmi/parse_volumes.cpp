@@ -122,6 +122,25 @@ std::vector<Volume> parse_volumes(const Node& node, std::vector<Warning>& warnin
     return out;
 }
 
+namespace {
+
+// networks[].pod: the guest's address ranges behind masquerade, checked
+// when the plan turns them into addresses.
+void read_pod_network(const Node& node, Network& net, std::vector<Warning>& warnings) {
+    MapReader m(node, warnings);
+    if (auto n = m.take("vmNetworkCIDR")) {
+        net.vm_network_cidr = n->as_string();
+        net.vm_network_cidr_ref = n->where();
+    }
+    if (auto n = m.take("vmIPv6NetworkCIDR")) {
+        net.vm_ipv6_network_cidr = n->as_string();
+        net.vm_ipv6_network_cidr_ref = n->where();
+    }
+    m.finish();
+}
+
+}  // namespace
+
 std::vector<Network> parse_networks(const Node& node, std::vector<Warning>& warnings) {
     std::vector<Network> out;
     for (const auto& item : node.as_list()) {
@@ -138,7 +157,7 @@ std::vector<Network> parse_networks(const Node& node, std::vector<Warning>& warn
             mm.ignore("default", "ignored");
             mm.finish();
         } else if (pod) {
-            MapReader(*pod, warnings).finish();
+            read_pod_network(*pod, net, warnings);
         } else {
             // KubeVirt needs one of them; `pod: {}` is the usual spelling.
             // Its other sources (genie, resourceClaim) are refused by name first.

@@ -108,14 +108,32 @@ struct Disk {
 
 enum class InterfaceBinding { masquerade, bridge, slirp };
 
+// interfaces[].ports[]: a port KubeVirt forwards from the pod to the guest.
+enum class PortProtocol { tcp, udp };
+struct Port {
+    std::string name;  // optional
+    PortProtocol protocol = PortProtocol::tcp;
+    std::uint16_t port = 0;  // 1-65535
+    FieldRef where;
+    bool operator==(const Port& o) const { return name == o.name && protocol == o.protocol && port == o.port; }
+};
+
+// interfaces[].state: `up` (also when empty), `down` (link down from the
+// start), `absent` (the interface is not created).
+enum class InterfaceState { up, down, absent };
+
 struct Interface {
     std::string name;
     InterfaceBinding binding = InterfaceBinding::masquerade;
     std::string model;  // empty means virtio
     std::string mac_address;
+    std::vector<Port> ports;
+    InterfaceState state = InterfaceState::up;
     FieldRef where;
+    FieldRef state_ref;
     bool operator==(const Interface& o) const {
-        return name == o.name && binding == o.binding && model == o.model && mac_address == o.mac_address;
+        return name == o.name && binding == o.binding && model == o.model && mac_address == o.mac_address &&
+               ports == o.ports && state == o.state;
     }
 };
 
@@ -258,7 +276,16 @@ struct Network {
     std::string name;
     bool pod = true;                // pod network, else multus
     std::string multus_network_name;
-    bool operator==(const Network&) const = default;
+    // pod.vmNetworkCIDR / vmIPv6NetworkCIDR as written; empty: KubeVirt's
+    // 10.0.2.0/24 and fd10:0:2::/120.
+    std::string vm_network_cidr;
+    std::string vm_ipv6_network_cidr;
+    FieldRef vm_network_cidr_ref;
+    FieldRef vm_ipv6_network_cidr_ref;
+    bool operator==(const Network& o) const {
+        return name == o.name && pod == o.pod && multus_network_name == o.multus_network_name &&
+               vm_network_cidr == o.vm_network_cidr && vm_ipv6_network_cidr == o.vm_ipv6_network_cidr;
+    }
 };
 
 // What KubeVirt's overhead formula looks at beyond memory and CPUs. The

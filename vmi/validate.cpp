@@ -9,6 +9,7 @@
 #include "vmi/limits.hpp"
 #include "vmi/parse.hpp"
 #include "vmi/validate_devices.hpp"
+#include "vmi/vm_network.hpp"
 
 namespace vmi {
 namespace {
@@ -362,6 +363,33 @@ bool is_nic_model(const std::string& m) {
     return false;
 }
 
+// KubeVirt's admitter: `absent` (hot-unplug) is for bridge interfaces on a
+// secondary network only.
+void validate_interface_state(const Interface& iface, const Network& net) {
+    if (iface.state != InterfaceState::absent) return;
+    if (iface.binding != InterfaceBinding::bridge) {
+        fail(iface.state_ref, fmt::format("interface \"{}\": state absent is supported only for bridge binding",
+                                          iface.name));
+    }
+    if (net.pod) {
+        fail(iface.state_ref, fmt::format("interface \"{}\": state absent is not supported on the pod network",
+                                          iface.name));
+    }
+}
+
+void validate_vm_network_cidrs(const Network& net) {
+    auto check = [](const std::string& cidr, const FieldRef& where, IpFamily family) {
+        if (cidr.empty()) return;
+        try {
+            (void)vm_network_addresses(cidr, family);
+        } catch (const std::invalid_argument& e) {
+            fail(where, e.what());
+        }
+    };
+    check(net.vm_network_cidr, net.vm_network_cidr_ref, IpFamily::v4);
+    check(net.vm_ipv6_network_cidr, net.vm_ipv6_network_cidr_ref, IpFamily::v6);
+}
+
 void validate_networks(const VmiSpec& spec) {
     check_unique(spec.domain.devices.interfaces, [](const Interface& i) { return i.name; }, "interface");
     for (const auto& iface : spec.domain.devices.interfaces) {
@@ -385,7 +413,9 @@ void validate_networks(const VmiSpec& spec) {
         if (iface.binding == InterfaceBinding::masquerade && !net->pod) {
             fail(iface.where, "masquerade works only on the pod network");
         }
+        validate_interface_state(iface, *net);
     }
+    for (const auto& net : spec.networks) validate_vm_network_cidrs(net);
 }
 
 }  // namespace

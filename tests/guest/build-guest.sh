@@ -17,12 +17,13 @@ out=$repo_root/.cache/guest
 # What the guest loads, in this order; modules.dep adds what they need.
 # virtio disks, SCSI disks and CD-ROMs, the balloon, the filesystems a
 # cloud-init seed uses (ext4 is built in), and the ACPI power button as an
-# input event device. The cloud kernel has no AHCI driver: SATA disks stay
+# input event device, and virtio-net. The cloud kernel has no AHCI driver: SATA disks stay
 # invisible to this guest.
 modules=(
     virtio_pci virtio_blk virtio_scsi sd_mod sr_mod virtio_balloon
     isofs vfat nls_cp437 nls_ascii
     button evdev
+    virtio_net
 )
 metapackage=linux-image-cloud-amd64
 
