@@ -25,7 +25,9 @@ enum class PodCgroupMode {
 
 // What limits.memory of the compute container holds.
 enum class PodLimitRule {
-    kubevirt,  // as KubeVirt renders it: limits.memory + overhead when the VMI has a limit, else none
+    // As KubeVirt renders it: limits.memory + overhead when the VMI has a
+    // limit, = the request with dedicated CPUs (pod_resources.hpp), else none.
+    kubevirt,
     cgroup,    // always the plan's cgroup limit, so kubelet enforces what the launcher would on a host
     // A ballooned VM (issue 10082's Burstable pod): requests at the floor,
     // limits at the ceiling, each plus the overhead; the balloon gives
