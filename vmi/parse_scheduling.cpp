@@ -195,10 +195,13 @@ std::string read_dns_config(const Node& node) {
         for (const Node& s : searches) {
             const std::string domain = s.as_string();
             chars += domain.size() + (chars ? 1 : 0);
-            if (!is_dns1123_subdomain_name(domain)) s.fail(fmt::format("\"{:.60}\" is not a DNS-1123 subdomain", domain));
+            if (!is_dns1123_subdomain_name(domain)) {
+                s.fail(fmt::format("\"{:.60}\" is not a DNS-1123 subdomain", domain));
+            }
         }
         if (chars > max_dns_search_chars) {
-            n->fail(fmt::format("the search list is {} characters with spaces; at most {}", chars, max_dns_search_chars));
+            n->fail(fmt::format("the search list is {} characters with spaces; at most {}", chars,
+                                max_dns_search_chars));
         }
     }
     if (auto n = field(node, "options")) {

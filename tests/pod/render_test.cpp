@@ -99,7 +99,9 @@ TEST_CASE("pod: scheduling and DNS fields are copied into the Pod as KubeVirt co
 
     // `run` does not use them: each still gets a warning saying so.
     int scheduler_warnings = 0;
-    for (const auto& w : r.spec.warnings) scheduler_warnings += w.message.find("Kubernetes scheduler") != std::string::npos;
+    for (const auto& w : r.spec.warnings) {
+        scheduler_warnings += w.message.find("Kubernetes scheduler") != std::string::npos;
+    }
     CHECK(scheduler_warnings == 9);  // every field but hostname, whose warning is about the guest's hostname
 }
 
@@ -144,6 +146,11 @@ TEST_CASE("pod: scheduling values a Pod cannot carry are refused naming the fiel
         {replaced(text, "nameservers: [10.0.0.10, \"fd00::a\"]", "nameservers: [10.0.0.10, dns.example]"),
          "spec.dnsConfig.nameservers[1]"},
         {replaced(text, "nameservers: [10.0.0.10, \"fd00::a\"]", "nameservers: []"), "spec.dnsPolicy"},
+        {replaced(text, "searches: [vms.svc.cluster.local, example.com]", "searches: [a, b, c, d, e, f, g]"),
+         "spec.dnsConfig.searches"},
+        {replaced(text, "searches: [vms.svc.cluster.local, example.com]", "searches: [Example.com]"),
+         "spec.dnsConfig.searches[0]"},
+        {replaced(text, "    - name: edns0", "    - value: x"), "spec.dnsConfig.options[1]"},
     };
     for (const auto& [bad, field] : cases) {
         INFO(field);
