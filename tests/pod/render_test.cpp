@@ -178,6 +178,17 @@ TEST_CASE("pod: dedicated CPUs make a Guaranteed Pod with a CPU for the isolated
     const std::string memory = mi(vmi::gib(2).value + r.plan.overhead.value);
     CHECK(res["requests"]["memory"] == memory);
     CHECK(res["limits"]["memory"] == memory);
+    // Kubernetes' Guaranteed QoS class: every container, init containers
+    // included, has CPU and memory limits equal to its requests.
+    for (const char* list : {"initContainers", "containers"}) {
+        for (const auto& c : r.pod["spec"][list]) {
+            INFO(c["name"]);
+            for (const char* resource : {"cpu", "memory"}) {
+                REQUIRE(c["resources"]["limits"].contains(resource));
+                CHECK(c["resources"]["requests"][resource] == c["resources"]["limits"][resource]);
+            }
+        }
+    }
 
     // KubeVirt's even-parity annotation: 4 vCPUs are even, so 2 CPUs more.
     const std::string annotated =
