@@ -1,5 +1,6 @@
 // pod: the Kubernetes Pod (and ConfigMap) that runs the launcher for a VMI.
 #include <iostream>
+#include <set>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "launcher/plan_args.hpp"
 #include "launcher/pod_commands.hpp"
 #include "launcher/pod_render.hpp"
+#include "launcher/pod_resources.hpp"
 #include "vmi/limits.hpp"
 #include "vmi/quantity.hpp"
 #include "vmi/validate.hpp"
@@ -37,11 +39,26 @@ CLI::App* add_pod_command(CLI::App& app, PodCommandArgs& a) {
         ->check(CLI::IsMember({"adopt", "nested"}))
         ->capture_default_str();
     cmd->add_option("--memory-limit", a.memory_limit,
-                    "kubevirt: limits.memory only when the VMI has a limit (limit + overhead), as KubeVirt; cgroup: "
-                    "always the cgroup limit the launcher enforces on a host")
-        ->check(CLI::IsMember({"kubevirt", "cgroup"}))
+                    "kubevirt: limits.memory only when the VMI has a limit (limit + overhead) or dedicated CPUs "
+                    "(= the request), as KubeVirt; cgroup: always the cgroup limit the launcher enforces on a host; "
+                    "ceiling: a ballooned VM's requests at its floor and limits at its ceiling, each + overhead "
+                    "(without a balloon: as cgroup)")
+        ->check(CLI::IsMember({"kubevirt", "cgroup", "ceiling"}))
         ->capture_default_str();
     add_overhead_options(*cmd, a.plan.overhead_model, a.plan.overhead_ratio);
+    cmd->add_option("--balloon", a.plan.balloon,
+                    "auto or off: whether the launcher in the pod balloons an overcommitted VM (the floor and "
+                    "ceiling --memory-limit ceiling uses)")
+        ->check(CLI::IsMember({"auto", "off"}))
+        ->capture_default_str();
+    cmd->add_option("--volume-mode", a.volume_modes,
+                    "a claim's volumeMode, which the VMI does not carry: block attaches it as a device "
+                    "(volumeDevices) that QEMU opens as a block device; filesystem (default) mounts it and uses "
+                    "its disk.img; repeatable")
+        ->type_name("NAME=block|filesystem");
+    cmd->add_flag("--kubevirt-node-labels", a.kubevirt_node_labels,
+                  "add the node selectors KubeVirt adds (kubevirt.io/schedulable, and kubevirt.io/cpumanager "
+                  "with dedicated CPUs): only on clusters whose nodes KubeVirt's virt-handler labels");
     cmd->add_option("--accel", a.plan.accel,
                     "the accelerator the pod runs with (kvm asks for --kvm-resource; tcg counts TCG's cache)")
         ->check(CLI::IsMember({"kvm", "tcg"}))
@@ -87,6 +104,25 @@ vmi::Bytes size_option(const std::string& option, const std::string& text) {
     return *b;
 }
 
+// --volume-mode NAME=block|filesystem, each volume once: the block ones.
+std::set<std::string> block_volumes(const std::vector<std::string>& modes) {
+    std::set<std::string> seen;
+    std::set<std::string> block;
+    for (const auto& m : modes) {
+        const auto eq = m.find('=');
+        const std::string name = m.substr(0, eq);
+        const std::string mode = eq == std::string::npos ? "" : m.substr(eq + 1);
+        if (name.empty() || (mode != "block" && mode != "filesystem")) {
+            throw std::runtime_error(fmt::format("--volume-mode: \"{}\" is not NAME=block or NAME=filesystem", m));
+        }
+        if (!seen.insert(name).second) {
+            throw std::runtime_error(fmt::format("--volume-mode: volume \"{}\" is given more than once", name));
+        }
+        if (mode == "block") block.insert(name);
+    }
+    return block;
+}
+
 }  // namespace
 
 int cmd_pod(const PodCommandArgs& args) {
@@ -101,13 +137,23 @@ int cmd_pod(const PodCommandArgs& args) {
     PodOptions options;
     options.image = args.image;
     options.cgroup_mode = args.cgroup_mode == "nested" ? PodCgroupMode::nested : PodCgroupMode::adopt;
-    options.limit_rule = args.memory_limit == "cgroup" ? PodLimitRule::cgroup : PodLimitRule::kubevirt;
+    options.limit_rule = args.memory_limit == "cgroup"    ? PodLimitRule::cgroup
+                         : args.memory_limit == "ceiling" ? PodLimitRule::ceiling
+                                                          : PodLimitRule::kubevirt;
+    options.block_volumes = block_volumes(args.volume_modes);
+    options.kubevirt_node_labels = args.kubevirt_node_labels;
     options.kvm_resource = args.kvm_resource;
     options.cpu_allocation_ratio = args.cpu_allocation_ratio;
     options.overlay_size = size_option("--overlay-size", args.overlay_size);
     options.image_size = size_option("--image-size", args.image_size);
     const PodManifests m = render_pod(spec, plan, text, options);
-    if (!pod_memory_limit(plan, options.limit_rule)) {
+    if (options.limit_rule == PodLimitRule::ceiling && !plan.balloon.enabled) {
+        fmt::print(stderr,
+                   "note: --memory-limit ceiling: the launcher will not balloon this VM ({}), so the pod's memory "
+                   "limit is the cgroup limit the launcher enforces\n",
+                   plan.balloon.why);
+    }
+    if (!pod_memory(spec, plan, options.limit_rule).limit) {
         fmt::print(stderr,
                    "note: the VMI has no memory limit, so the pod has none (as in KubeVirt); the launcher in the "
                    "pod cannot hold the VM to {} bytes in adopt mode (--memory-limit cgroup sets it)\n",

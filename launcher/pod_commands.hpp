@@ -24,6 +24,8 @@ struct PodCommandArgs {
     unsigned cpu_allocation_ratio = 10;
     std::string overlay_size = "10Gi";  // the state emptyDir's allowance per qcow2 overlay
     std::string image_size = "10Gi";    // the images emptyDir's allowance per copied image
+    std::vector<std::string> volume_modes;  // NAME=block|filesystem: the claim's volumeMode
+    bool kubevirt_node_labels = false;
 };
 
 struct CapacityCommandArgs {

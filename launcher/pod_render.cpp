@@ -10,8 +10,11 @@
 
 #include <fmt/format.h>
 
+#include "launcher/pod_resources.hpp"
+#include "qemu-args/launch_plan.hpp"
 #include "qemu-args/quote.hpp"
 #include "qemu-args/sources.hpp"
+#include "vmi/k8s_names.hpp"
 #include "vmi/validate.hpp"
 
 namespace launcher {
@@ -179,6 +182,37 @@ vmi::Bytes state_size(const vmi::VmiSpec& spec, const PodOptions& options) {
     return size;
 }
 
+// The VMI's labels go onto the Pod: Kubernetes' rules for label keys and
+// values, which kube-apiserver would apply to the VMI itself.
+void check_labels(const vmi::VmiSpec& spec) {
+    const vmi::FieldRef where{spec.from_virtual_machine ? "spec.template.metadata.labels" : "metadata.labels",
+                              std::nullopt};
+    for (const auto& [key, value] : spec.metadata.labels) {
+        if (!vmi::is_qualified_name(key)) {
+            throw vmi::SpecError(where, fmt::format("\"{:.80}\" is not a label key (an optional DNS-1123 subdomain "
+                                                    "and '/', then 1-63 of [A-Za-z0-9-_.], alphanumeric at both ends)",
+                                                    key));
+        }
+        if (!vmi::is_label_value(value)) {
+            throw vmi::SpecError(where.child(key), fmt::format("\"{:.80}\" is not a label value (at most 63 of "
+                                                               "[A-Za-z0-9-_.], alphanumeric at both ends)",
+                                                               value));
+        }
+    }
+}
+
+// A block volume must be one of the VMI's claims.
+void check_block_volumes(const vmi::VmiSpec& spec, const PodOptions& options) {
+    for (const auto& name : options.block_volumes) {
+        const vmi::Volume* v = spec.find_volume(name);
+        if (!v || !std::holds_alternative<vmi::PersistentVolumeClaimSource>(v->source)) {
+            throw std::runtime_error(fmt::format(
+                "--volume-mode {}=block: the VMI has no persistentVolumeClaim (or ephemeral) volume \"{}\"", name,
+                name));
+        }
+    }
+}
+
 }  // namespace
 
 void check_host_disk_path(const vmi::Volume& volume, const vmi::HostDiskSource& disk) {
@@ -211,21 +245,6 @@ std::string cpu_quantity(std::int64_t millis) {
     return fmt::format("{}m", millis);
 }
 
-std::int64_t cpu_request_millis(const vmi::VmiSpec& spec, unsigned cpu_allocation_ratio) {
-    const auto& r = spec.domain.resources;
-    if (r.requests.cpu) return r.requests.cpu->value.millis().value_or(0);
-    if (r.limits.cpu) return r.limits.cpu->value.millis().value_or(0);
-    const std::int64_t vcpus = spec.vcpus();
-    if (spec.domain.cpu.dedicated_cpu_placement) return vcpus * 1000;
-    const std::int64_t ratio = std::max(cpu_allocation_ratio, 1u);
-    return (vcpus * 1000 + ratio - 1) / ratio;
-}
-
-std::optional<vmi::Bytes> pod_memory_limit(const vmi::MemoryPlan& plan, PodLimitRule rule) {
-    if (rule == PodLimitRule::cgroup) return plan.cgroup_limit;
-    return plan.pod_limit;
-}
-
 std::string pod_name(const vmi::VmiSpec& spec) { return "vmi-launcher-" + spec.metadata.name; }
 std::string config_map_name(const vmi::VmiSpec& spec) { return "vmi-launcher-" + spec.metadata.name + "-vmi"; }
 
@@ -235,6 +254,8 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
         throw std::runtime_error(fmt::format("the VMI is {} bytes; a ConfigMap holds at most {}", vmi_text.size(),
                                              config_map_max_bytes));
     }
+    check_labels(spec);
+    check_block_volumes(spec, options);
     const auto& md = spec.metadata;
     const std::string vmi_ref = md.namespace_name + "/" + md.name;
 
@@ -262,26 +283,6 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
     annotations[std::string(label_prefix) + "overhead-bytes"] = bytes_text(plan.overhead);
     annotations[std::string(label_prefix) + "cgroup-limit-bytes"] = bytes_text(plan.cgroup_limit);
 
-    // The compute container's resources, from the plan by KubeVirt's rules.
-    json requests = json::object();
-    json limits = json::object();
-    requests["cpu"] = cpu_quantity(cpu_request_millis(spec, options.cpu_allocation_ratio));
-    if (spec.domain.resources.limits.cpu) {
-        limits["cpu"] = cpu_quantity(spec.domain.resources.limits.cpu->value.millis().value_or(0));
-    } else if (spec.domain.cpu.dedicated_cpu_placement) {
-        limits["cpu"] = requests["cpu"];
-    }
-    requests["memory"] = memory_quantity(plan.pod_request);
-    if (const auto limit = pod_memory_limit(plan, options.limit_rule)) limits["memory"] = memory_quantity(*limit);
-    if (plan.hugepages && plan.hugepage_size) {
-        const std::string name = "hugepages-" + memory_quantity(*plan.hugepage_size);
-        requests[name] = memory_quantity(*plan.hugepages);
-        limits[name] = memory_quantity(*plan.hugepages);
-    }
-    if (plan.options.accel == vmi::Accel::kvm && !options.kvm_resource.empty()) limits[options.kvm_resource] = "1";
-    json resources = {{"requests", requests}};
-    if (!limits.empty()) resources["limits"] = limits;
-
     const std::string vmi_file = fmt::format("{}/{}", pod_paths::vmi_dir, pod_paths::vmi_key);
     const json command = json::array({"vmi-launcher", "run", vmi_file});
     json args = json::array({"--cgroup-mode", "auto", "--accel", vmi::to_string(plan.options.accel),
@@ -295,9 +296,13 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
         args.push_back("--overhead-ratio");
         args.push_back(fmt::format("{}", plan.options.overhead_ratio));
     }
+    // The launcher in the pod balloons as the plan the pod was sized by says.
+    args.push_back("--balloon");
+    args.push_back(vmi::to_string(plan.options.balloon));
 
     json volumes = json::array();
     json mounts = json::array();
+    json devices = json::array();
     volumes.push_back({{"name", "vmi"}, {"configMap", {{"name", config_map_name(spec)}}}});
     mounts.push_back(mount("vmi", pod_paths::vmi_dir, true));
     volumes.push_back({{"name", "state"}, {"emptyDir", empty_dir(state_size(spec, options))}});
@@ -317,7 +322,16 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
             json claim = {{"claimName", p->claim_name}};
             if (p->read_only) claim["readOnly"] = true;
             volumes.push_back({{"name", name}, {"persistentVolumeClaim", claim}});
-            mounts.push_back(mount(name, path, p->read_only));
+            // A Block claim is a device node at the volume's path, which the
+            // launcher finds there and opens with QEMU's host_device driver
+            // (qemu-args/resolve_sources.cpp, disk_args.cpp). KubeVirt uses
+            // /dev/NAME (rendervolumes.go addPVCToLaunchManifest); here the
+            // path --volumes-dir looks in.
+            if (options.block_volumes.contains(v.name)) {
+                devices.push_back({{"name", name}, {"devicePath", path}});
+            } else {
+                mounts.push_back(mount(name, path, p->read_only));
+            }
         } else if (const auto* h = std::get_if<vmi::HostDiskSource>(&v.source)) {
             check_host_disk_path(v, *h);
             // An existing disk: only that file is mounted, at the volume's
@@ -332,8 +346,20 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
         }
     }
 
+    // Guest RAM from huge pages: a hugetlbfs emptyDir where QEMU's
+    // memory-backend-file maps it (KubeVirt: rendervolumes.go withHugepages).
+    if (plan.hugepages && plan.hugepage_size) {
+        const std::string medium = "HugePages-" + memory_quantity(*plan.hugepage_size);
+        volumes.push_back({{"name", "hugepages"}, {"emptyDir", {{"medium", medium}}}});
+        mounts.push_back(mount("hugepages", qemu_args::hugepages_dir(qemu_args::LaunchOptions{}, *plan.hugepage_size),
+                               false));
+    }
+
     json init_containers = json::array();
     const auto copies = image_copies(spec);
+    // What the disk-backed emptyDirs may hold, for the ephemeral-storage request.
+    vmi::Bytes ephemeral = state_size(spec, options) + pod_sizes::tmp;
+    if (!copies.empty()) ephemeral += vmi::times(copies.size(), options.image_size) + pod_sizes::tools;
     if (!copies.empty()) {
         volumes.push_back({{"name", "images"}, {"emptyDir", empty_dir(vmi::times(copies.size(), options.image_size))}});
         volumes.push_back({{"name", "tools"}, {"emptyDir", empty_dir(pod_sizes::tools)}});
@@ -364,11 +390,12 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
                     {"imagePullPolicy", "IfNotPresent"},
                     {"command", command},
                     {"args", args},
-                    {"resources", resources},
+                    {"resources", compute_resources(spec, plan, options, ephemeral)},
                     {"securityContext", container_security_context(options.cgroup_mode)},
                     {"terminationMessagePath", pod_paths::termination_log},
                     {"terminationMessagePolicy", "FallbackToLogsOnError"},
                     {"volumeMounts", mounts}};
+    if (!devices.empty()) compute["volumeDevices"] = devices;
 
     const std::int64_t grace = spec.termination_grace_period_seconds.value_or(30) + pod_grace_margin_seconds;
     json pod_spec = {{"restartPolicy", "Never"},
@@ -376,6 +403,7 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
                      {"automountServiceAccountToken", false},
                      {"enableServiceLinks", false},
                      {"securityContext", pod_security_context(options.cgroup_mode)}};
+    add_scheduling(pod_spec, spec, options);
     if (!init_containers.empty()) pod_spec["initContainers"] = init_containers;
     pod_spec["containers"] = json::array({compute});
     pod_spec["volumes"] = volumes;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -24,8 +25,14 @@ enum class PodCgroupMode {
 
 // What limits.memory of the compute container holds.
 enum class PodLimitRule {
-    kubevirt,  // as KubeVirt renders it: limits.memory + overhead when the VMI has a limit, else none
+    // As KubeVirt renders it: limits.memory + overhead when the VMI has a
+    // limit, = the request with dedicated CPUs (pod_resources.hpp), else none.
+    kubevirt,
     cgroup,    // always the plan's cgroup limit, so kubelet enforces what the launcher would on a host
+    // A ballooned VM (issue 10082's Burstable pod): requests at the floor,
+    // limits at the ceiling, each plus the overhead; the balloon gives
+    // memory back between them. Without a balloon, as `cgroup`.
+    ceiling,
 };
 
 struct PodOptions {
@@ -42,6 +49,13 @@ struct PodOptions {
     // What the files copied from one container image may take in the images
     // emptyDir (a containerDisk's disk, a kernelBoot kernel and initrd).
     vmi::Bytes image_size = vmi::gib(10);
+    // Claims whose PersistentVolumeClaim has volumeMode: Block (a VMI does
+    // not say; KubeVirt reads the claim): attached as volumeDevices.
+    std::set<std::string> block_volumes;
+    // Add the node selectors KubeVirt's node labeller makes true
+    // (kubevirt.io/schedulable, kubevirt.io/cpumanager): only for clusters
+    // running KubeVirt's virt-handler, whose nodes carry those labels.
+    bool kubevirt_node_labels = false;
 };
 
 // The emptyDirs' sizeLimits. Kubelet evicts a pod whose emptyDir outgrows
@@ -106,13 +120,9 @@ std::string memory_quantity(vmi::Bytes bytes);
 // Millicores as a Kubernetes quantity: "2" for whole CPUs, else "250m".
 std::string cpu_quantity(std::int64_t millis);
 
-// The CPU request of the compute container in millicores: the VMI's
-// requests.cpu, else its limits.cpu, else whole vCPUs with dedicated CPUs,
-// else vCPUs x 1000 / ratio (KubeVirt's cpuAllocationRatio).
-std::int64_t cpu_request_millis(const vmi::VmiSpec& spec, unsigned cpu_allocation_ratio);
-
-// The compute container's memory limit under `rule` (nullopt: none).
-std::optional<vmi::Bytes> pod_memory_limit(const vmi::MemoryPlan& plan, PodLimitRule rule);
+// Copies the VMI's scheduling and DNS fields into a Pod's spec as KubeVirt
+// does (pod_scheduling.cpp), with the hostname KubeVirt gives the Pod.
+void add_scheduling(nlohmann::ordered_json& pod_spec, const vmi::VmiSpec& spec, const PodOptions& options);
 
 // A manifest as block YAML (multi-line strings as literal blocks).
 std::string manifest_to_yaml(const nlohmann::ordered_json& object);

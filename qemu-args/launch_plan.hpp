@@ -96,6 +96,12 @@ struct StartupCommand {
     std::string arguments;  // a JSON object
     bool operator==(const StartupCommand&) const = default;
 };
+// The hugetlbfs directory QEMU maps guest RAM of `page_size` pages from
+// (-object memory-backend-file mem-path); the rendered Pod mounts its
+// HugePages emptyDir at the same path.
+inline const std::string& hugepages_dir(const LaunchOptions& o, vmi::Bytes page_size) {
+    return page_size == vmi::gib(1) ? o.hugepages_1g_dir : o.hugepages_2m_dir;
+}
 
 // A file the launcher makes before starting QEMU, in order.
 struct PrepareStep {

@@ -53,13 +53,12 @@ nlohmann::ordered_json ram_backend(const PlanContext& c) {
     const vmi::MemoryPlan& m = c.memory;
     nlohmann::ordered_json ram;
     if (m.hugepages) {
-        const bool gig = m.hugepage_size && *m.hugepage_size == vmi::gib(1);
         ram["qom-type"] = "memory-backend-file";
         ram["id"] = "ram0";
         ram["size"] = m.guest.value;
         // A private hugetlbfs mapping reserves its pages when QEMU maps it:
         // too few free huge pages fail the start instead of a later SIGBUS.
-        ram["mem-path"] = gig ? c.options.hugepages_1g_dir : c.options.hugepages_2m_dir;
+        ram["mem-path"] = hugepages_dir(c.options, m.hugepage_size.value_or(vmi::Bytes{}));
     } else {
         ram["qom-type"] = "memory-backend-ram";
         ram["id"] = "ram0";

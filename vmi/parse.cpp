@@ -105,6 +105,7 @@ void detail::parse_vmi_spec(const Node& node, VmiSpec& out) {
     out.overhead_inputs.readiness_probe_exec = has_exec_probe(node, "readinessProbe");
     MapReader s(node, out.warnings);
     out.domain = detail::parse_domain(s.require("domain"), out.warnings);
+    detail::parse_scheduling(s, out.domain, out.scheduling, out.warnings);
     if (auto n = s.take("volumes")) out.volumes = detail::parse_volumes(*n, out.warnings);
     if (auto n = s.take("networks")) out.networks = detail::parse_networks(*n, out.warnings);
     if (auto n = s.take("terminationGracePeriodSeconds")) {

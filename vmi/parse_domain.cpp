@@ -21,6 +21,8 @@ Cpu parse_cpu(const Node& node, std::vector<Warning>& warnings) {
             warnings.push_back({n->where().path, "vCPUs are not pinned by this launcher (its rules still apply)"});
         }
     }
+    // Read for the Pod's CPU count (launcher/pod_resources.cpp); checked in parse_scheduling.cpp.
+    if (auto n = m.take("isolateEmulatorThread")) cpu.isolate_emulator_thread = n->as_bool();
     m.finish();
     return cpu;
 }

@@ -11,6 +11,8 @@ namespace vmi::detail {
 Domain parse_domain(const Node& node, std::vector<Warning>& warnings);
 std::vector<Volume> parse_volumes(const Node& node, std::vector<Warning>& warnings);
 std::vector<Network> parse_networks(const Node& node, std::vector<Warning>& warnings);
+// Takes the Pod scheduling and DNS fields from the spec (parse_scheduling.cpp).
+void parse_scheduling(MapReader& spec, const Domain& domain, Scheduling& out, std::vector<Warning>& warnings);
 
 // A VMI's metadata and spec (parse.cpp).
 void parse_metadata(const Node& node, Metadata& out, std::vector<Warning>& warnings);

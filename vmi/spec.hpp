@@ -43,6 +43,7 @@ struct Cpu {
     std::uint32_t threads = 0;
     std::string model;  // empty: the default for the accelerator
     bool dedicated_cpu_placement = false;
+    bool isolate_emulator_thread = false;  // one more dedicated CPU for QEMU's own threads
     bool operator==(const Cpu&) const = default;
 };
 
@@ -305,6 +306,25 @@ struct OverheadInputs {
     bool operator==(const OverheadInputs&) const = default;
 };
 
+// The Pod fields KubeVirt copies from the VMI into the virt-launcher Pod
+// (pkg/virt-controller/services/template.go). `pod` copies them; `run`
+// launches on this host and has no use for them. The free-form Kubernetes
+// objects are kept as compact JSON text (empty: absent), read from a
+// bounded YAML subtree.
+struct Scheduling {
+    std::map<std::string, std::string> node_selector;
+    std::string affinity;                      // JSON object
+    std::string tolerations;                   // JSON list of objects
+    std::string topology_spread_constraints;   // JSON list of objects
+    std::string scheduler_name;
+    std::string priority_class_name;
+    std::string dns_policy;
+    std::string dns_config;                    // JSON object
+    std::string hostname;
+    std::string subdomain;
+    bool operator==(const Scheduling&) const = default;
+};
+
 struct VmiSpec {
     std::string api_version;      // kubevirt.io/v1, v1alpha3 or v1alpha2
     bool from_virtual_machine = false;  // read from a VirtualMachine's template
@@ -314,6 +334,7 @@ struct VmiSpec {
     std::vector<Network> networks;
     std::optional<std::int64_t> termination_grace_period_seconds;
     OverheadInputs overhead_inputs;
+    Scheduling scheduling;
     std::vector<Warning> warnings;  // fields read but not acted on
     bool operator==(const VmiSpec&) const = default;
 

@@ -2,6 +2,12 @@
 // the command line, JSON that parses, errors in one line with exit 2.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +24,15 @@ namespace {
 std::string example(const char* name) { return (test_files::source_root() / "examples" / name).string(); }
 
 constexpr std::int64_t gib = std::int64_t{1} << 30;
+
+// A memory quantity the pod command prints ("1088Mi", "2Gi" or plain bytes).
+std::int64_t vmi_bytes(const json& quantity) {
+    const std::string q = quantity.get<std::string>();
+    for (const auto& [suffix, shift] : {std::pair{"Ki", 10}, {"Mi", 20}, {"Gi", 30}}) {
+        if (q.size() > 2 && q.ends_with(suffix)) return std::stoll(q.substr(0, q.size() - 2)) << shift;
+    }
+    return std::stoll(q);
+}
 
 }  // namespace
 
@@ -105,4 +120,133 @@ TEST_CASE("pod: --overlay-size and --image-size set the emptyDirs' sizeLimits") 
     const auto bad = run({launcher(), "pod", example("seed-overcommit.yaml"), "--overlay-size", "2Pi"});
     CHECK(bad.status == 2);
     CHECK_THAT(bad.err, Catch::EndsWith("\nerror: --overlay-size: \"2Pi\" must be more than 0 and at most 1Pi\n"));
+}
+
+namespace {
+
+std::string pod_manifest(const char* name) {
+    return (test_files::source_root() / "tests/pod/manifests" / name).string();
+}
+
+// A scratch directory removed at the end of the test.
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        char pattern[] = "/tmp/vmil-pod-cli-XXXXXX";
+        REQUIRE(::mkdtemp(pattern));
+        path = pattern;
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+// The JSON objects QEMU's argv gives after `option` (-blockdev, -object).
+std::vector<json> json_args(const json& argv, const std::string& option) {
+    std::vector<json> out;
+    for (std::size_t i = 0; i + 1 < argv.size(); ++i) {
+        if (argv[i] == option) out.push_back(json::parse(argv[i + 1].get<std::string>()));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("pod: the hugepages mount is where the QEMU argv's mem-path points, for both page sizes") {
+    TempDir tmp;
+    std::filesystem::create_directories(tmp.path / "image/disk");
+    std::ofstream(tmp.path / "image/disk/disk.img") << std::string(4096, '\0');
+    std::ofstream(tmp.path / "data.img") << std::string(4096, '\0');
+    const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+        {"hugepages-2m.yaml", {"--image", "quay.io/containerdisks/fedora:40=" + (tmp.path / "image").string()}},
+        {"hugepages-1g.yaml", {"--volume", "data=" + (tmp.path / "data.img").string()}},
+    };
+    for (const auto& [file, sources] : cases) {
+        INFO(file);
+        const auto pod = run({launcher(), "pod", pod_manifest(file.c_str()), "-o", "json"});
+        INFO(pod.err);
+        REQUIRE(pod.status == 0);
+        std::string mount_path;
+        const json rendered = json::parse(pod.out);
+        for (const auto& m : rendered["spec"]["containers"][0]["volumeMounts"]) {
+            if (m["name"] == "hugepages") mount_path = m["mountPath"];
+        }
+        std::vector<std::string> argv{launcher(), "qemu-args", pod_manifest(file.c_str()), "--accel", "tcg", "-o",
+                                      "json"};
+        argv.insert(argv.end(), sources.begin(), sources.end());
+        const auto qemu = run(argv);
+        INFO(qemu.err);
+        REQUIRE(qemu.status == 0);
+        std::string mem_path;
+        for (const auto& o : json_args(json::parse(qemu.out), "-object")) {
+            if (o.contains("mem-path")) mem_path = o["mem-path"];
+        }
+        CHECK(!mem_path.empty());
+        CHECK(mount_path == mem_path);
+    }
+}
+
+TEST_CASE("pod --volume-mode NAME=block: the device the pod attaches is opened by QEMU as a host_device") {
+    const auto pod = run({launcher(), "pod", pod_manifest("claims.yaml"), "-o", "json", "--volume-mode",
+                          "rootdisk=block", "--volume-mode", "scratch=filesystem"});
+    INFO(pod.err);
+    REQUIRE(pod.status == 0);
+    const json compute = json::parse(pod.out)["spec"]["containers"][0];
+    REQUIRE(compute["volumeDevices"].size() == 1);
+    const std::string device_path = compute["volumeDevices"][0]["devicePath"];
+    const std::string args = compute["args"].dump();
+    // The launcher in the pod looks for the volume in its --volumes-dir.
+    const std::filesystem::path in_pod(device_path);
+    CHECK_THAT(args, Catch::Contains("\"--volumes-dir\",\"" + in_pod.parent_path().string() + "\""));
+
+    // The same layout here: a block device node named as in the pod (loop
+    // device 7:0, never read past its first bytes), a filesystem claim's
+    // directory with disk.img, and the ephemeral claim's image.
+    TempDir tmp;
+    const auto node = tmp.path / in_pod.filename();
+    REQUIRE(::mknod(node.c_str(), S_IFBLK | 0600, makedev(7, 0)) == 0);
+    std::filesystem::create_directories(tmp.path / "scratch");
+    std::ofstream(tmp.path / "scratch/disk.img") << std::string(4096, '\0');
+    std::ofstream(tmp.path / "golden") << std::string(4096, '\0');
+    const auto qemu = run({launcher(), "qemu-args", pod_manifest("claims.yaml"), "--accel", "tcg", "-o", "json",
+                           "--volumes-dir", tmp.path.string()});
+    INFO(qemu.err);
+    REQUIRE(qemu.status == 0);
+    std::map<std::string, std::string> drivers;
+    for (const auto& b : json_args(json::parse(qemu.out), "-blockdev")) {
+        if (b.contains("filename")) drivers[b["filename"]] = b["driver"];
+    }
+    CHECK(drivers[node.string()] == "host_device");
+    CHECK(drivers[(tmp.path / "scratch/disk.img").string()] == "file");
+
+    for (const char* bad : {"rootdisk", "rootdisk=raw", "=block"}) {
+        const auto r = run({launcher(), "pod", pod_manifest("claims.yaml"), "--volume-mode", bad});
+        CHECK(r.status == 2);
+        CHECK_THAT(r.err, Catch::Contains("error: --volume-mode: \"" + std::string(bad) +
+                                          "\" is not NAME=block or NAME=filesystem"));
+    }
+    const auto twice = run({launcher(), "pod", pod_manifest("claims.yaml"), "--volume-mode", "rootdisk=block",
+                            "--volume-mode", "rootdisk=filesystem"});
+    CHECK(twice.status == 2);
+    CHECK_THAT(twice.err, Catch::Contains("volume \"rootdisk\" is given more than once"));
+}
+
+TEST_CASE("pod --memory-limit ceiling: a Burstable pod for a ballooned VM; refused with dedicated CPUs") {
+    const auto r = run({launcher(), "pod", pod_manifest("overcommit.yaml"), "-o", "json", "--memory-limit", "ceiling"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const json res = json::parse(r.out)["spec"]["containers"][0]["resources"];
+    const auto requests = vmi_bytes(res["requests"]["memory"]);
+    const auto limits = vmi_bytes(res["limits"]["memory"]);
+    CHECK(limits - requests == 256 << 20);  // ceiling 512Mi - floor 256Mi; the same overhead on both
+
+    const auto off = run({launcher(), "pod", pod_manifest("overcommit.yaml"), "--memory-limit", "ceiling", "--balloon",
+                          "off"});
+    CHECK(off.status == 0);
+    CHECK_THAT(off.err, Catch::Contains("note: --memory-limit ceiling: the launcher will not balloon this VM "
+                                        "(--balloon off)"));
+
+    const auto pinned = run({launcher(), "pod", pod_manifest("dedicated.yaml"), "--memory-limit", "ceiling"});
+    CHECK(pinned.status == 2);
+    CHECK(pinned.out.empty());
+    CHECK_THAT(pinned.err, Catch::Contains("error: --memory-limit ceiling: dedicatedCpuPlacement needs a "
+                                           "Guaranteed pod"));
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every example's rendered Pod and ConfigMap, in each variant of the pod
+# Every example's (and tests/pod/manifests/'s) rendered Pod and ConfigMap, in each variant of the pod
 # command's options, validated against the Kubernetes OpenAPI schema
 # (tests/pod/schema/validate.mjs); then the validator's own self-check.
 # Exit 77 (skipped) only without Node.js and npm; when the schema package is
@@ -32,12 +32,27 @@ variants=(
   "--kvm-resource example.com/kvm --image registry.example/vmi-launcher:1.0"
 )
 n=0
-for vmi in "$root"/examples/*.yaml; do
+for vmi in "$root"/examples/*.yaml "$root"/tests/pod/manifests/*.yaml; do
   for v in "${variants[@]}"; do
     n=$((n + 1))
     # shellcheck disable=SC2086
     "$launcher" pod "$vmi" -o json --with-configmap $v >"$out/$n.json" 2>/dev/null
   done
+done
+# Options that apply to some manifests only.
+specific=(
+  "claims.yaml --volume-mode rootdisk=block --volume-mode golden=block"
+  "overcommit.yaml --memory-limit ceiling"
+  "scheduling.yaml --kubevirt-node-labels"
+  "dedicated.yaml --kubevirt-node-labels"
+)
+for s in "${specific[@]}"; do
+  n=$((n + 1))
+  # shellcheck disable=SC2086
+  set -- $s
+  file=$1
+  shift
+  "$launcher" pod "$root/tests/pod/manifests/$file" -o json --with-configmap "$@" >"$out/$n.json" 2>/dev/null
 done
 node "$schema/validate.mjs" "$out"/*.json
 node "$schema/validate.mjs" --self-check "$out/1.json"
