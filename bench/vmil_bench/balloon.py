@@ -13,8 +13,9 @@ Four contenders, in an order that rotates each round, one VM at a time:
   free page reporting, which returns pages the guest has freed, never its
   cache);
 - `auto`: `--balloon auto`, the launcher reacting to the pressure events;
-- `poll`: the same policy on a 10 s timer and nothing else (the launcher's
-  poll mode, as Proxmox VE's and oVirt MoM's balloon daemons work);
+- `poll`: the same policy on a 10 s timer and nothing else
+  (`--balloon-poll-interval 10s`: no event source armed), as Proxmox VE's
+  and oVirt MoM's balloon daemons work;
 - `baseline`: the same guest without overcommit (request 512 MiB), the
   throughput a guest gets when nobody takes memory from it.
 
@@ -138,14 +139,14 @@ def launcher_modes(tools: Tools) -> dict[str, Mode]:
     }
     if not choices:
         modes["off"].skipped = modes["auto"].skipped = "the launcher has no --balloon option"
-    if "poll" in choices:
-        args = ["--balloon", "poll"] + (["--balloon-poll-interval", POLL_INTERVAL] if has_interval else [])
-        modes["poll"] = Mode("poll", args, " ".join(args))
-    elif has_interval:
+    if has_interval:
+        # The same policy on a timer, with no event source armed.
         args = ["--balloon", "auto", "--balloon-poll-interval", POLL_INTERVAL]
-        modes["poll"] = Mode("poll", args, " ".join(args) + " (no timer-only mode: events may also act)")
+        modes["poll"] = Mode("poll", args, " ".join(args))
+    elif "poll" in choices:
+        modes["poll"] = Mode("poll", ["--balloon", "poll"], "--balloon poll")
     else:
-        modes["poll"] = Mode("poll", [], "10 s poller", "the launcher has no poll mode (--balloon poll)")
+        modes["poll"] = Mode("poll", [], "10 s poller", "the launcher has no --balloon-poll-interval")
     return modes
 
 
@@ -286,6 +287,15 @@ def stopped_counters(events: list[dict]) -> dict:
                                   "balloon_deflations", "balloon_returned_bytes")}
 
 
+def watch_of(events: list[dict]) -> dict | None:
+    """What the launcher armed (its `balloon_watch` record), and what it could not."""
+    w = next((e for e in events if e.get("event") == "balloon_watch"), None)
+    fallbacks = [str(e.get("msg", "")) for e in events if e.get("event") == "balloon_watch_fallback"]
+    if w is None and not fallbacks:
+        return None
+    return {"methods": (w or {}).get("methods"), "polling": (w or {}).get("polling"), "fallbacks": fallbacks}
+
+
 def oom_killed(code: int | None, events: list[dict]) -> bool:
     return code == 4 or any(e.get("event") == "oom_killed" for e in events)
 
@@ -362,6 +372,8 @@ def one(tools: Tools, name: str, mode: Mode, request_mib: int) -> dict:
             "onset_seen": onset is not None,
             "balloon_targets": balloons,
             "stopped": stopped_counters(events),
+            "watch": watch_of(events),
+            "holds": [str(e.get("reason", e.get("msg", ""))) for e in events if e.get("event") == "balloon_hold"],
             **cache_outcome(r.console.text, r.console.seen),
             **o.extra,
         }

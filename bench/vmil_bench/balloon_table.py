@@ -37,12 +37,16 @@ def single(t: Table, s: dict) -> None:
     t.row("OOM kills", *[_frac(c[p]["oom_kills"], c[p]["runs_n"]) for p in peers], widths=WIDTHS)
     t.row("guest finished reading", *[_frac(c[p]["cache_done"], c[p]["runs_n"]) for p in peers], widths=WIDTHS)
     t.row("balloon commands (all runs)", *[str(c[p]["balloon_commands"]) for p in peers], widths=WIDTHS)
-    t.row("pressure onset seen (bench threshold)", *[_frac(c[p]["onset_seen"], c[p]["runs_n"]) for p in peers],
+    ballooned = [p for p in peers if p != "baseline"]  # the baseline has no balloon to command
+
+    def cells(fn):
+        return [fn(c[p]) if p in ballooned else "-" for p in peers]
+
+    t.row("pressure onset seen (bench threshold)", *cells(lambda x: _frac(x["onset_seen"], x["runs_n"])),
           widths=WIDTHS)
-    t.row("onset -> 1st inflation (med / p90)", *[_ms(c[p]["onset_to_command_ms"]) for p in peers], widths=WIDTHS)
-    t.row("  onsets with no inflation after them", *[str(c[p]["onset_without_command"]) for p in peers],
-          widths=WIDTHS)
-    t.row("launcher: signal -> command (med / p90)", *[_ms(c[p]["signal_to_command_ms"]) for p in peers],
+    t.row("onset -> 1st inflation (med / p90)", *cells(lambda x: _ms(x["onset_to_command_ms"])), widths=WIDTHS)
+    t.row("  onsets with no inflation after them", *cells(lambda x: str(x["onset_without_command"])), widths=WIDTHS)
+    t.row("launcher: signal -> command (med / p90)", *cells(lambda x: _ms(x["signal_to_command_ms"])),
           widths=WIDTHS)
     t.row("read throughput (median MiB/s)", *[_mibs(c[p]["read_mib_per_s"]) for p in peers], widths=WIDTHS)
     base = (c.get("baseline") or {}).get("read_mib_per_s", {}).get("median")
