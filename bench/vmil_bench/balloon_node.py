@@ -227,6 +227,7 @@ def run(tools: Tools, rounds: int, log, lock: Path | None, modes: dict[str, Mode
             "launcher_exit_4": sum(r["launcher_exit_4"] for r in rs),
             "cache_done": sum(1 for v in vms if v["cache_done"]),
             "balloon_commands": sum(len(v["balloon_targets"]) for v in vms),
+            "returned_bytes": sum(v["stopped"].get("balloon_returned_bytes") or 0 for v in vms),
             "min_target_bytes": min(mins) if mins else None,
             "max_target_bytes": max(maxs) if maxs else None,
             "parent_peak_bytes": max(r["parent_peak_bytes"] for r in rs),

@@ -89,6 +89,8 @@ def node(t: Table, n: dict) -> None:
     t.row("parent peak usage", *[fmt_mib(modes[p]["parent_peak_bytes"], 0) for p in peers], widths=WIDTHS)
     t.row("parent failcnt (charges refused)", *[str(modes[p]["parent_failcnt"]) for p in peers], widths=WIDTHS)
     t.row("balloon commands", *[str(modes[p]["balloon_commands"]) for p in peers], widths=WIDTHS)
+    t.row("memory returned (vm_stopped, all VMs)", *[fmt_mib(modes[p]["returned_bytes"], 0) for p in peers],
+          widths=WIDTHS)
     t.row("lowest / highest target", *[_targets(modes[p]) for p in peers], widths=WIDTHS)
     t.row("lowest target / floor", *[_over_floor(modes[p], n["floor_bytes"]) for p in peers], widths=WIDTHS)
     a = modes.get("auto")
