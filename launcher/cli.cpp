@@ -138,6 +138,13 @@ int run_cli(int argc, char** argv) {
                     "rotate the console log at this size: FILE becomes FILE.1 (replacing it) and a new FILE starts, "
                     "so at most 2 x SIZE is kept (a quantity, 4Ki to 64Gi; default 8Mi)")
         ->type_name("SIZE");
+    run->add_option("--balloon-poll-interval", run_args.balloon_poll_interval,
+                    "drive the balloon from a timer of this period only (e.g. 10s), with no pressure event; "
+                    "default: pressure events, reacting in milliseconds")
+        ->type_name("DURATION");
+    // Shorter deflation timing, for tests that cannot wait half a minute.
+    run->add_option("--balloon-quiet", run_args.balloon_quiet)->group("");
+    run->add_option("--balloon-step-interval", run_args.balloon_step_interval)->group("");
     run->add_flag("--dry-run", run_args.dry_run, "print every step it would take; start and create nothing");
 
     VmRef status_ref;

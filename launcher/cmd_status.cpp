@@ -106,7 +106,23 @@ int cmd_status(const VmRef& ref, const std::string& output) {
         fmt::print("  oom kills {}, high events {}, max events {}\n", c.value("oom_kills", 0), c.value("high_events", 0),
                    c.value("max_events", 0));
     }
-    if (s.contains("balloon_actual_bytes")) fmt::print("balloon:    {}\n", show_bytes(s["balloon_actual_bytes"]));
+    if (s.contains("balloon_control")) {
+        // The launcher drives the balloon: its bounds, its target and why.
+        const auto& b = s["balloon_control"];
+        fmt::print("balloon:    target {}, actual {}\n", show_bytes(b.value("target_bytes", nlohmann::json())),
+                   show_bytes(b.value("actual_bytes", nlohmann::json())));
+        fmt::print("  floor:    {}\n", show_bytes(b.value("floor_bytes", nlohmann::json())));
+        fmt::print("  ceiling:  {}\n", show_bytes(b.value("ceiling_bytes", nlohmann::json())));
+        const auto reason = b.value("last_reason", nlohmann::json());
+        fmt::print("  last:     {}{}\n", reason.is_string() ? reason.get<std::string>() : std::string("none yet"),
+                   b.value("last_detail", nlohmann::json()).is_string()
+                       ? " (" + b["last_detail"].get<std::string>() + ")"
+                       : std::string());
+        fmt::print("  changes:  {} inflations, {} deflations; watching: {}\n", b.value("inflations", 0),
+                   b.value("deflations", 0), b.value("watch", std::string("?")));
+    } else if (s.contains("balloon_actual_bytes")) {
+        fmt::print("balloon:    {}\n", show_bytes(s["balloon_actual_bytes"]));
+    }
     if (s.contains("balloon") && s["balloon"].contains("stats")) {
         // QEMU reports a statistic the guest has not sent as 2^64-1.
         for (const auto& [k, v] : s["balloon"]["stats"].items()) {

@@ -67,6 +67,7 @@ std::string termination_message(const EndingReport& r) {
             if (r.peak_bytes) text += fmt::format(" (peak {} bytes)", *r.peak_bytes);
             text += fmt::format(" and the kernel's OOM killer killed QEMU ({} kill{}, {})", r.ending.oom_kills,
                                 r.ending.oom_kills == 1 ? "" : "s", how);
+            if (!r.ending.balloon_note.empty()) text += "; " + r.ending.balloon_note;
             break;
         case Outcome::guest_shutdown:
             text = "Completed: the guest shut down (" + r.ending.shutdown_reason + ")";

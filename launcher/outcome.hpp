@@ -28,6 +28,8 @@ struct Ending {
     // The launcher killed QEMU because it did not complete the QMP handshake
     // within this many seconds.
     std::optional<long> handshake_timeout_seconds;
+    // The VM was ballooned: why the balloon did not prevent an OOM kill.
+    std::string balloon_note;
     bool operator==(const Ending&) const = default;
 };
 

@@ -21,6 +21,9 @@ struct RunArgs {
     std::string console_log;           // keep the serial console's output here (default: in the state directory)
     std::string console_log_max;       // rotation size of the console log (a quantity); default 8Mi
     bool dry_run = false;
+    std::string balloon_poll_interval;  // a duration: run the balloon policy on this timer only
+    std::string balloon_quiet;          // hidden: no pressure for this long before deflating
+    std::string balloon_step_interval;  // hidden: between two deflation steps
 };
 
 int cmd_run(const RunArgs& args);

@@ -36,6 +36,7 @@ json status_basics(const StatusFacts& f) {
         }
         s["cgroup"] = c;
     }
+    if (!f.balloon_control.is_null()) s["balloon_control"] = f.balloon_control;
     return s;
 }
 
@@ -87,6 +88,9 @@ void ask_qemu_status(asio::io_context& io, qmp::Client& qmp, json basics, bool b
                         qmp.execute("query-balloon", {}, [p](const qmp::Reply& q) {
                             if (p->done) return;
                             if (q.ok) p->status["balloon_actual_bytes"] = q.value.value("actual", 0);
+                            if (q.ok && p->status.contains("balloon_control")) {
+                                p->status["balloon_control"]["actual_bytes"] = q.value.value("actual", 0);
+                            }
                             p->finish();
                         });
                     });

@@ -31,6 +31,7 @@ struct StatusFacts {
     std::string accel;
     const cgroups::VmCgroup* cgroup = nullptr;  // none in cgroup mode none
     bool balloon = false;                        // ask QEMU for balloon figures
+    nlohmann::json balloon_control;              // the launcher's balloon: floor, ceiling, target, ... (null: off)
 };
 
 // Everything that needs no answer from QEMU.

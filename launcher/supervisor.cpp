@@ -18,6 +18,7 @@
 #include "cgroups/events.hpp"
 #include "cgroups/libcgroup_backend.hpp"
 #include "cgroups/stats.hpp"
+#include "launcher/balloon_controller.hpp"
 #include "launcher/console_relay.hpp"
 #include "launcher/control_server.hpp"
 #include "launcher/exit_codes.hpp"
@@ -115,6 +116,7 @@ private:
     std::shared_ptr<cgroups::Backend> backend_;
     std::optional<cgroups::VmCgroup> cgroup_;
     std::optional<cgroups::OomWatcher> oom_;
+    std::optional<BalloonController> balloon_;
     std::optional<ControlServer> control_;
     std::optional<ConsoleRelay> console_;
     std::optional<boost::process::async_pipe> stderr_pipe_;
@@ -165,6 +167,15 @@ void Supervisor::start() {
                    {"version", std::string(to_string(cgroup_->version()))},
                    {"limit_bytes", run_.cgroup.limits.max_bytes}});
         open_oom_watcher();
+        if (run_.memory.balloon.enabled) {
+            BalloonControl control;
+            control.plan = run_.memory.balloon;
+            control.poll_interval = run_.balloon_poll_interval;
+            control.tuning = run_.balloon_tuning;
+            balloon_.emplace(io_, log_, qmp_, std::move(control), *cgroup_, *backend_, run_.detection.memory_root);
+        }
+    } else if (run_.memory.balloon.enabled) {
+        log_.info("balloon_off", "the balloon is not driven: cgroup mode none gives it no limit to watch");
     }
 
     // QMP: the launcher owns the listening socket and hands it to QEMU.
@@ -355,9 +366,13 @@ void Supervisor::check_oom(bool final_check) {
             peak = cgroups::read_stats(cgroup_->version(), cgroup_->path()).peak_bytes;
         } catch (const std::exception&) {
         }
-        log_.error("oom_killed",
-                   fmt::format("the VM's memory cgroup hit its limit of {} bytes: the kernel killed QEMU",
-                               run_.cgroup.limits.max_bytes),
+        std::string message = fmt::format("the VM's memory cgroup hit its limit of {} bytes: the kernel killed QEMU",
+                                          run_.cgroup.limits.max_bytes);
+        if (balloon_) {
+            ending_.balloon_note = balloon_->oom_note();
+            message += "; " + ending_.balloon_note;
+        }
+        log_.error("oom_killed", message,
                    {{"limit_bytes", run_.cgroup.limits.max_bytes},
                     {"peak_bytes", peak ? json(*peak) : json(nullptr)},
                     {"oom_kills", ending_.oom_kills},
@@ -392,6 +407,7 @@ void Supervisor::connect_qmp(Fd fd) {
         }
         handshake_timer_.cancel();
         log_.info("qmp_ready", "QMP ready", {{"qemu_version", qmp_.qemu_version()}});
+        if (balloon_ && qemu_running()) balloon_->start();
         if (phase_ == Phase::powering_down) qmp_.execute("system_powerdown");
     });
 }
@@ -405,7 +421,9 @@ void Supervisor::on_qmp_event(const qmp::Event& e) {
     } else if (e.name == "GUEST_PANICKED") {
         log_.error("guest_panicked", "the guest kernel panicked", {{"data", e.data}});
     } else if (e.name == "BALLOON_CHANGE") {
-        log_.info("balloon_change", "the balloon changed size", {{"actual_bytes", e.data.value("actual", 0)}});
+        const std::uint64_t actual = e.data.value("actual", std::uint64_t{0});
+        if (balloon_) balloon_->on_actual(actual);
+        log_.info("balloon_change", "the balloon changed size", {{"actual_bytes", actual}});
     }
 }
 
@@ -480,6 +498,7 @@ void Supervisor::status(ControlServer::Reply reply) {
     f.guest_bytes = run_.memory.guest.value;
     f.accel = vmi::to_string(run_.memory.options.accel);
     f.cgroup = cgroup_ ? &*cgroup_ : nullptr;
+    if (balloon_) f.balloon_control = balloon_->status();
     ask_qemu_status(io_, qmp_, status_basics(f), run_.spec.domain.devices.autoattach_mem_balloon, qmp_status_timeout,
                     std::move(reply));
 }
@@ -509,6 +528,7 @@ void Supervisor::qemu_exited(int status) {
     handshake_timer_.cancel();
     grace_timer_.cancel();
     kill_timer_.cancel();
+    if (balloon_) balloon_->stop();
     if (control_) control_->close();
     if (console_) console_->close();  // QEMU's last output into the log
     // Read what QEMU said last (stderr, and its SHUTDOWN event, which can
@@ -570,6 +590,10 @@ int Supervisor::finish() {
                 {"limit_bytes", report.limit_bytes},
                 {"peak_bytes", peak ? json(*peak) : json(nullptr)},
                 {"oom_kills", ending_.oom_kills}};
+    const BalloonCounts counts = balloon_ ? balloon_->counts() : BalloonCounts{};
+    fields["balloon_inflations"] = counts.inflations;
+    fields["balloon_deflations"] = counts.deflations;
+    fields["balloon_returned_bytes"] = counts.returned_bytes;
     if (report.outcome == Outcome::qemu_failed) fields["qemu_stderr"] = newest_lines(report.qemu_stderr_tail, 4096);
     // The reason only: QEMU's stderr lines were logged as they came, and
     // the last of them are in qemu_stderr.

@@ -16,6 +16,7 @@
 #include "cgroups/vm_cgroup.hpp"
 #include "launcher/log.hpp"
 #include "qemu-args/launch_plan.hpp"
+#include "vmi/balloon_policy.hpp"
 #include "vmi/memory_plan.hpp"
 #include "vmi/spec.hpp"
 
@@ -38,6 +39,10 @@ struct VmRun {
     // known, so that libcgroup starts in its helper while the plans are made.
     // Required unless the mode is none.
     std::shared_ptr<cgroups::PendingBackend> backend;
+    // The balloon (when memory.balloon is enabled): set, the policy runs on
+    // this timer only, with no event source (--balloon-poll-interval).
+    std::optional<std::chrono::milliseconds> balloon_poll_interval;
+    vmi::BalloonTuning balloon_tuning;
 };
 
 // Thrown for failures before QEMU started: nothing is left behind.

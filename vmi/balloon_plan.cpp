@@ -26,6 +26,21 @@ BalloonMode parse_balloon_mode(const std::string& text) {
     throw std::invalid_argument(fmt::format("{} is not auto or off", quoted(text)));
 }
 
+std::chrono::milliseconds parse_balloon_interval(const std::string& text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && digits < 8 && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    const std::string unit = text.substr(digits);
+    if (digits == 0 || (unit != "ms" && unit != "s" && unit != "m")) {
+        throw std::invalid_argument(fmt::format("{} is not a duration such as 500ms, 10s or 1m", quoted(text)));
+    }
+    const long long n = std::stoll(text.substr(0, digits));
+    const long long ms = unit == "ms" ? n : unit == "s" ? n * 1000 : n * 60'000;
+    if (ms < 100 || ms > 3'600'000) {
+        throw std::invalid_argument(fmt::format("{} is outside 100ms to 1h", quoted(text)));
+    }
+    return std::chrono::milliseconds(ms);
+}
+
 BalloonPlan plan_balloon(const VmiSpec& spec, BalloonMode mode, Bytes request, Bytes guest, bool hugepages) {
     BalloonPlan p;
     const auto& annotations = spec.metadata.annotations;

@@ -2,6 +2,7 @@
 // the spec and --balloon in the plan layer, so `plan` can print it.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,10 @@ enum class BalloonMode { auto_, off };
 std::string to_string(BalloonMode m);
 // "auto" or "off"; throws std::invalid_argument otherwise.
 BalloonMode parse_balloon_mode(const std::string& text);
+
+// A balloon interval: a whole number with ms, s or m ("500ms", "10s",
+// "1m"), from 100 ms to 1 hour; throws std::invalid_argument saying why.
+std::chrono::milliseconds parse_balloon_interval(const std::string& text);
 
 // The VMI annotation that opts a VM out: vmi-launcher/balloon: "off".
 inline constexpr const char* balloon_annotation = "vmi-launcher/balloon";

@@ -12,9 +12,17 @@
 //    worth a command. Statistics older than the last change describe the
 //    guest before that inflation, so the policy waits for fresh ones rather
 //    than take the same memory twice.
+// 3b. The guest's free memory counts against the limit: usage plus the
+//    memory the guest holds free (less what the balloon is still taking)
+//    above the limit is memory the cgroup cannot back, and a guest that
+//    touches it is killed faster than a balloon can inflate under TCG. It is
+//    pressure whatever the signal; the balloon then takes only the excess
+//    over the high mark (free pages: it costs the guest nothing now).
 // 4. Without pressure the balloon deflates one step at a time, only after a
 //    quiet period, at most one step per interval, and only while usage plus
-//    the step stays at or below the low mark. A guest that fills whatever it
+//    the step stays at or below the low mark, and usage plus the guest's free
+//    memory plus the step stays within the limit (else 3b takes it back at
+//    once). A guest that fills whatever it
 //    is given therefore stops growing below the high mark instead of cycling
 //    between inflation and deflation.
 #include "vmi/balloon_policy.hpp"
@@ -54,7 +62,8 @@ bool stale(const BalloonState& state, const BalloonInput& in, const BalloonTunin
     return in.now - *state.last_change < t.settle;
 }
 
-BalloonDecision inflate(BalloonState state, const BalloonInput& in, const BalloonTuning& t, const std::string& why) {
+BalloonDecision inflate(BalloonState state, const BalloonInput& in, const BalloonTuning& t, const std::string& why,
+                        std::optional<Bytes> cap = std::nullopt) {
     state.last_pressure = in.now;
     if (state.target <= in.floor) {
         return keep(state, BalloonReason::floor_reached,
@@ -69,7 +78,8 @@ BalloonDecision inflate(BalloonState state, const BalloonInput& in, const Balloo
         return keep(state, BalloonReason::no_stats,
                     fmt::format("{}: the guest reports neither available nor free memory", why));
     }
-    const Bytes give = *spare > t.margin ? *spare - t.margin : Bytes{};
+    Bytes give = *spare > t.margin ? *spare - t.margin : Bytes{};
+    if (cap) give = std::min(give, *cap);
     if (give < t.min_change) {
         return keep(state, BalloonReason::nothing_to_give,
                     fmt::format("{}: the guest has {} MiB {}, no more than the {} MiB margin plus {} MiB", why,
@@ -77,7 +87,9 @@ BalloonDecision inflate(BalloonState state, const BalloonInput& in, const Balloo
                                 in_mib(t.min_change)));
     }
     const Bytes wanted = give < state.target ? round_down(state.target - give, 1 << 20) : Bytes{};
-    const Bytes target = std::max(wanted, in.floor);
+    // Within min_change of the floor: the floor now, not one more command
+    // for the last few MiB later.
+    const Bytes target = wanted < in.floor + t.min_change ? in.floor : wanted;
     const Bytes old = state.target;
     const auto reason = target == in.floor ? BalloonReason::floor_reached : BalloonReason::inflate;
     return change(state, target, in.now, reason,
@@ -105,6 +117,11 @@ BalloonDecision deflate(BalloonState state, const BalloonInput& in, const Balloo
         return keep(state, BalloonReason::hold,
                     fmt::format("usage {} MiB plus {} MiB would pass the low mark {} MiB", in_mib(in.usage),
                                 in_mib(grow), in_mib(marks->low)));
+    }
+    if (in.limit && in.stats.free && in.usage + *in.stats.free + grow > *in.limit) {
+        return keep(state, BalloonReason::hold,
+                    fmt::format("usage {} MiB plus guest free {} MiB plus {} MiB would pass the limit {} MiB",
+                                in_mib(in.usage), in_mib(*in.stats.free), in_mib(grow), in_mib(*in.limit)));
     }
     const Bytes old = state.target;
     return change(state, target, in.now, BalloonReason::deflate,
@@ -166,6 +183,18 @@ BalloonDecision decide_balloon(const BalloonState& state_in, const BalloonInput&
         return inflate(state, in, t,
                        fmt::format("usage {} MiB at or above the high mark {} MiB ({})", in_mib(in.usage),
                                    in_mib(marks->high), to_string(in.signal)));
+    }
+    if (marks && in.stats.free) {
+        // What the balloon has yet to take is not the guest's to touch.
+        const Bytes pending = in.actual && *in.actual > state.target ? *in.actual - state.target : Bytes{};
+        const Bytes free = *in.stats.free > pending ? *in.stats.free - pending : Bytes{};
+        if (in.usage + free > *in.limit) {
+            const Bytes reach = in.usage + free;
+            return inflate(state, in, t,
+                           fmt::format("usage {} MiB plus guest free {} MiB is above the limit {} MiB ({})",
+                                       in_mib(in.usage), in_mib(free), in_mib(*in.limit), to_string(in.signal)),
+                           reach - marks->high);
+        }
     }
     return deflate(state, in, t, marks);
 }

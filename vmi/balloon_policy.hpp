@@ -87,6 +87,9 @@ struct BalloonInput {
     Bytes ceiling;               // never above: the guest memory (-m)
     BalloonSignal signal = BalloonSignal::none;
     BalloonTime now{0};
+    // The guest's memory now (QMP query-balloon); above the target while the
+    // balloon is still inflating. Absent: taken to be the target.
+    std::optional<Bytes> actual;
 };
 
 enum class BalloonReason {

@@ -121,3 +121,20 @@ TEST_CASE("the plan prints floor and ceiling when ballooning, and why not otherw
     CHECK(j_off["balloon"]["floor_bytes"].is_null());
     CHECK(plan_to_table(spec, plan_memory(spec, off)).find("  floor") == std::string::npos);
 }
+
+TEST_CASE("--balloon-poll-interval and the other balloon durations") {
+    using namespace std::chrono_literals;
+    CHECK(parse_balloon_interval("10s") == 10s);
+    CHECK(parse_balloon_interval("500ms") == 500ms);
+    CHECK(parse_balloon_interval("1m") == 60s);
+    CHECK(parse_balloon_interval("100ms") == 100ms);
+    CHECK(parse_balloon_interval("60m") == 3600s);
+    CHECK_THROWS_WITH(parse_balloon_interval("10"), "\"10\" is not a duration such as 500ms, 10s or 1m");
+    CHECK_THROWS_WITH(parse_balloon_interval("2h"), "\"2h\" is not a duration such as 500ms, 10s or 1m");
+    CHECK_THROWS_WITH(parse_balloon_interval("-1s"), "\"-1s\" is not a duration such as 500ms, 10s or 1m");
+    CHECK_THROWS_WITH(parse_balloon_interval("99ms"), "\"99ms\" is outside 100ms to 1h");
+    CHECK_THROWS_WITH(parse_balloon_interval("61m"), "\"61m\" is outside 100ms to 1h");
+    // No overflow: at most 8 digits are read, the rest is no unit.
+    CHECK_THROWS_WITH(parse_balloon_interval("999999999999s"),
+                      "\"999999999999s\" is not a duration such as 500ms, 10s or 1m");
+}

@@ -68,10 +68,12 @@ TEST_CASE("usage marks and what to arm in the kernel") {
 }
 
 TEST_CASE("a cache-heavy guest under pressure gives its cache back, once per fresh statistics") {
-    // The guest reads a disk: usage climbs; at 380 MiB the cgroup threshold fires.
+    // The guest reads a disk: usage climbs; at 380 MiB the cgroup threshold
+    // fires. Usage plus the guest's free memory stays within the limit until
+    // then (else the free memory alone is pressure: see the test below on it).
     const std::vector<Sample> trace{
-        {0s, stats(mib(400), mib(40), mib(380), 0s), mib(200), BalloonSignal::none},
-        {1s, stats(mib(330), mib(200), mib(150), 1s), mib(330), BalloonSignal::polled},
+        {0s, stats(mib(400), mib(200), mib(200), 0s), mib(200), BalloonSignal::none},
+        {1s, stats(mib(330), mib(250), mib(80), 1s), mib(330), BalloonSignal::polled},
         {2s, stats(mib(300), mib(300), mib(20), 2s), mib(380), BalloonSignal::cgroup_near_limit},
         // Same statistics again (the guest has not reported since): no second take.
         {2200ms, stats(mib(300), mib(300), mib(20), 2s), mib(385), BalloonSignal::cgroup_near_limit},
@@ -232,4 +234,60 @@ TEST_CASE("a target outside the range is pulled back in") {
     const auto d = decide_balloon(s, in);
     CHECK(d.state.target == ceiling);
     CHECK(d.reason == BalloonReason::idle);
+}
+
+TEST_CASE("free memory the limit cannot back is taken on a timer tick, the excess over the high mark only") {
+    // The test guest just booted: QEMU and the guest's kernel use 190 MiB of
+    // the 416 MiB limit and the guest holds 400 MiB free. Were it to touch
+    // that, usage would reach 590 MiB: no event has fired yet, and under TCG
+    // the balloon inflates slower than the guest reads.
+    BalloonState state = balloon_start(ceiling);
+    BalloonInput in{stats(mib(430), mib(20), mib(400), 1s), mib(190), limit, floor_, ceiling, BalloonSignal::none, 2s};
+    auto d = decide_balloon(state, in);
+    REQUIRE(d.target);
+    CHECK(d.reason == BalloonReason::inflate);
+    // 590 MiB - 374.4 MiB (the high mark) = 215.6 MiB: 512 - 215.6 = 296.4, rounded down.
+    CHECK(*d.target == mib(296));
+    CHECK_THAT(d.detail, Catch::Contains("usage 190 MiB plus guest free 400 MiB is above the limit 416 MiB"));
+    state = d.state;
+
+    // A second later the balloon is still inflating (the guest has 400 MiB,
+    // its target 296): what it has yet to take is not counted as free.
+    in = {stats(mib(330), mib(20), mib(300), 3s), mib(190), limit, floor_, ceiling, BalloonSignal::none, 3s, mib(400)};
+    d = decide_balloon(state, in);
+    CHECK_FALSE(d.target);
+    CHECK(d.reason == BalloonReason::hold);
+
+    // Without knowing the balloon's size, the same figures would take more.
+    in.actual.reset();
+    in.now = 4s;
+    in.stats.updated = 4s;
+    d = decide_balloon(state, in);
+    REQUIRE(d.target);
+    CHECK(*d.target < mib(296));
+}
+
+TEST_CASE("deflation never gives the guest more than usage plus its free memory leaves room for") {
+    // Inflated long ago; usage 250 MiB with 150 MiB free in the guest: a
+    // 64 MiB step would let the guest reach 464 MiB of a 416 MiB limit.
+    BalloonState state{mib(300), 0s, 0s};
+    BalloonInput in{stats(mib(200), mib(50), mib(150), 60s), mib(250), limit, floor_, ceiling, BalloonSignal::none, 60s};
+    const auto d = decide_balloon(state, in);
+    CHECK_FALSE(d.target);
+    CHECK(d.reason == BalloonReason::hold);
+    CHECK_THAT(d.detail, Catch::Contains("plus guest free 150 MiB plus 64 MiB would pass the limit 416 MiB"));
+    // With 100 MiB free it may.
+    in.stats.free = mib(100);
+    CHECK(decide_balloon(state, in).target == mib(364));
+}
+
+TEST_CASE("a target a few MiB above the floor goes to the floor in one command") {
+    // Recorded: a guest filling tmpfs got 512 -> 257 MiB, then 257 -> 256 MiB
+    // seven seconds later, a command for 1 MiB.
+    BalloonState state = balloon_start(ceiling);
+    BalloonInput in{stats(mib(438), mib(20), mib(438), 1s), mib(200), mib(427), floor_, ceiling, BalloonSignal::none, 2s};
+    const auto d = decide_balloon(state, in);
+    REQUIRE(d.target);
+    CHECK(*d.target == floor_);
+    CHECK(d.reason == BalloonReason::floor_reached);
 }
