@@ -380,10 +380,21 @@ def one(tools: Tools, name: str, mode: Mode, request_mib: int) -> dict:
         started = r.started_at() or (events[0]["_received"] if events else None)
         if onset is not None and started:
             out["onset_after_start_s"] = onset - started
+        if onset is not None:
+            out["onset_time"] = onset
         first = next((b for b in balloons if b["inflate"] and b["time"] is not None
                       and onset is not None and b["time"] >= onset - 0.1), None)
         if first is not None:
             out["onset_to_command_s"] = first["time"] - onset
+        # The policy may inflate before usage reaches the high mark (usage
+        # plus the guest's free memory above the limit is pressure too):
+        # then the first inflation comes before the onset, and is counted so.
+        earliest = next((b for b in balloons if b["inflate"] and b["time"] is not None), None)
+        if earliest is not None:
+            out["first_inflation_time"] = earliest["time"]
+            if onset is not None:
+                out["first_inflation_minus_onset_s"] = earliest["time"] - onset
+            out["inflated_before_onset"] = onset is None or earliest["time"] < onset - 0.1
         if code not in (0, 4):
             out["stderr"] = r.stderr()[-2000:]
         return out
@@ -411,7 +422,9 @@ def run(tools: Tools, rounds: int, log, lock: Path | None, modes: dict[str, Mode
                 + (f" at {s['read_mib_per_s']:.1f} MiB/s" if s.get("read_mib_per_s") else "")
                 + f", {len(s['balloon_targets'])} balloon commands"
                 + ("" if s["onset_seen"] else ", pressure onset not seen")
-                + (f", onset -> command {s['onset_to_command_s'] * 1000:.0f} ms" if "onset_to_command_s" in s else ""))
+                + (f", onset -> command {s['onset_to_command_s'] * 1000:.0f} ms" if "onset_to_command_s" in s else "")
+                + (f", first inflation {s['first_inflation_minus_onset_s']:+.2f} s from onset"
+                   if "first_inflation_minus_onset_s" in s else ""))
     return {
         "guest_mib": GUEST_MIB,
         "request_mib": FLOOR_MIB,
@@ -443,10 +456,27 @@ def aggregate(runs: list[dict]) -> dict:
         "first_signal_to_command_ms": dist(first_s2c),
         "onset_to_command_ms": dist(o2c),
         "onset_without_command": sum(1 for r in runs if r["onset_seen"] and r.get("onset_to_command_s") is None),
+        "inflated_before_onset": sum(1 for r in runs if r.get("inflated_before_onset")),
+        "first_inflation_minus_onset_ms": dist([r["first_inflation_minus_onset_s"] * 1000 for r in runs
+                                                if r.get("first_inflation_minus_onset_s") is not None]),
+        "signals": _count(b["signal"] for r in runs for b in r["balloon_targets"] if b["inflate"]),
+        "holds": _count(h for r in runs for h in r.get("holds", [])),
+        "inflations_per_run": dist([sum(1 for b in r["balloon_targets"] if b["inflate"]) for r in runs]),
+        "returned_bytes": dist([r["stopped"]["balloon_returned_bytes"] for r in runs
+                                if r["stopped"].get("balloon_returned_bytes") is not None]),
+        "lowest_target_bytes": min((b["new_target_bytes"] for r in runs for b in r["balloon_targets"]
+                                    if b["new_target_bytes"] is not None), default=None),
         "read_mib_per_s": dist(mibs),
         "balloon_commands": sum(len(r["balloon_targets"]) for r in runs),
         "runs": runs,
     }
+
+
+def _count(items) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        out[item] = out.get(item, 0) + 1
+    return out
 
 
 def dist(values: list[float]) -> dict:

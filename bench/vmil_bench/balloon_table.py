@@ -46,8 +46,19 @@ def single(t: Table, s: dict) -> None:
           widths=WIDTHS)
     t.row("onset -> 1st inflation (med / p90)", *cells(lambda x: _ms(x["onset_to_command_ms"])), widths=WIDTHS)
     t.row("  onsets with no inflation after them", *cells(lambda x: str(x["onset_without_command"])), widths=WIDTHS)
+    t.row("inflated before the onset (runs)", *cells(lambda x: _frac(x.get("inflated_before_onset"), x["runs_n"])),
+          widths=WIDTHS)
+    t.row("  1st inflation - onset (median)", *cells(lambda x: _signed_s(x.get("first_inflation_minus_onset_ms"))),
+          widths=WIDTHS)
     t.row("launcher: signal -> command (med / p90)", *cells(lambda x: _ms(x["signal_to_command_ms"])),
           widths=WIDTHS)
+    t.row("lowest target / returned (median)", *cells(_lowest_returned), widths=WIDTHS)
+    for p in ballooned:
+        sig, holds = c[p].get("signals") or {}, c[p].get("holds") or {}
+        if sig or holds:
+            t.row(f"  {_peer_label(p)}: inflations by signal: " + (", ".join(f"{k or '?'} {v}" for k, v in sig.items())
+                                                                  or "none")
+                  + ("; holds: " + ", ".join(f"{k} {v}" for k, v in holds.items()) if holds else ""), widths=(0,))
     t.row("read throughput (median MiB/s)", *[_mibs(c[p]["read_mib_per_s"]) for p in peers], widths=WIDTHS)
     base = (c.get("baseline") or {}).get("read_mib_per_s", {}).get("median")
     auto = (c.get("auto") or {}).get("read_mib_per_s", {}).get("median")
@@ -62,6 +73,17 @@ def single(t: Table, s: dict) -> None:
         med = a["signal_to_command_ms"].get("median")
         t.row(goal(med < 50 if med is not None else None, "goal: signal -> balloon command median under 50 ms"),
               widths=(0,))
+
+
+def _signed_s(d: dict | None) -> str:
+    return "-" if not d or not d.get("n") else f"{d['median'] / 1000:+.2f} s"
+
+
+def _lowest_returned(x: dict) -> str:
+    low, ret = x.get("lowest_target_bytes"), (x.get("returned_bytes") or {}).get("median")
+    if low is None and ret is None:
+        return "none"
+    return f"{fmt_mib(low, 0)} / {fmt_mib(ret, 0)}"
 
 
 def _peer_label(p: str) -> str:
