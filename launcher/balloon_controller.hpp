@@ -40,7 +40,7 @@ struct BalloonControl {
     vmi::BalloonTuning tuning;
     // Between two looks without an event: deflation, and a safety net for
     // pressure no event reported.
-    std::chrono::milliseconds tick{1000};
+    std::chrono::milliseconds tick{250};
     // How often the guest sends statistics (QEMU's guest-stats-polling-interval).
     long stats_interval_seconds = 1;
 };

@@ -109,6 +109,19 @@ int cmd_run(const RunArgs& args) {
     // and sets libcgroup up while the VMI is read and planned. A mode that
     // cannot be had is reported after the VMI's own errors.
     VmRun run{};
+    // The options first: a bad one is refused before anything is read or made.
+    auto interval = [](const std::string& option, const std::string& text) {
+        try {
+            return vmi::parse_balloon_interval(text);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(option + ": " + e.what());
+        }
+    };
+    if (!args.balloon_poll_interval.empty())
+        run.balloon_poll_interval = interval("--balloon-poll-interval", args.balloon_poll_interval);
+    if (!args.balloon_quiet.empty()) run.balloon_tuning.quiet = interval("--balloon-quiet", args.balloon_quiet);
+    if (!args.balloon_step_interval.empty())
+        run.balloon_tuning.step_interval = interval("--balloon-step-interval", args.balloon_step_interval);
     run.detection = cgroups::detect(cgroups::system_inputs(args.cgroup_root));
     std::optional<cgroups::ModeChoice> mode;
     std::string mode_error;
@@ -151,18 +164,6 @@ int cmd_run(const RunArgs& args) {
     run.cgroup.limits.max_bytes = run.memory.cgroup_limit.value;
     run.grace_period = std::chrono::seconds(args.grace_period.value_or(spec.termination_grace_period_seconds.value_or(30)));
     run.qmp_timeout = std::chrono::seconds(args.qmp_timeout);
-    auto interval = [](const std::string& option, const std::string& text) {
-        try {
-            return vmi::parse_balloon_interval(text);
-        } catch (const std::invalid_argument& e) {
-            throw std::runtime_error(option + ": " + e.what());
-        }
-    };
-    if (!args.balloon_poll_interval.empty())
-        run.balloon_poll_interval = interval("--balloon-poll-interval", args.balloon_poll_interval);
-    if (!args.balloon_quiet.empty()) run.balloon_tuning.quiet = interval("--balloon-quiet", args.balloon_quiet);
-    if (!args.balloon_step_interval.empty())
-        run.balloon_tuning.step_interval = interval("--balloon-step-interval", args.balloon_step_interval);
     if (!args.termination_log.empty()) {
         run.termination_log = args.termination_log;
     } else if (fs::exists("/dev/termination-log")) {

@@ -179,3 +179,14 @@ TEST_CASE("--help explains every command, --version answers") {
     CHECK(version.status == 0);
     CHECK_THAT(version.out, Catch::StartsWith("vmi-launcher "));
 }
+
+TEST_CASE("run --balloon-poll-interval is documented; a bad duration is refused before anything starts") {
+    const auto help = run({launcher(), "run", "--help"});
+    CHECK(help.status == 0);
+    CHECK_THAT(help.out, Catch::Contains("--balloon-poll-interval DURATION"));
+    CHECK_THAT(help.out, !Catch::Contains("--balloon-quiet"));  // a test knob, hidden
+    check_refused(run({launcher(), "run", example("tiny.yaml"), "--dry-run", "--balloon-poll-interval", "10"}),
+                  "--balloon-poll-interval: \"10\" is not a duration such as 500ms, 10s or 1m");
+    check_refused(run({launcher(), "run", example("tiny.yaml"), "--dry-run", "--balloon-quiet", "1ms"}),
+                  "--balloon-quiet: \"1ms\" is outside 100ms to 1h");
+}
