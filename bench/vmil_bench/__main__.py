@@ -12,16 +12,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import calibration, density, guest, latency, oom
+from . import balloon_section, calibration, density, guest, latency, oom
 from .common import GIB, REPO, Tools, find_qemu, load_snapshot
 from .plans import plan
 from .table import render
 
-SECTIONS = ("latency", "oom", "calibration", "density")
+SECTIONS = ("latency", "oom", "calibration", "density", "balloon")
 
 # What a full run and a quick run measure.
-FULL = {"rounds": 15, "seed_runs": 5, "oom_runs": 25, "sizes": [128, 512, 1024, 2048], "vcpus": [1, 2, 4], "repeats": 2}
-QUICK = {"rounds": 3, "seed_runs": 2, "oom_runs": 20, "sizes": [128, 1024], "vcpus": [1, 4], "repeats": 1}
+FULL = {"rounds": 15, "seed_runs": 5, "oom_runs": 25, "sizes": [128, 512, 1024, 2048], "vcpus": [1, 2, 4], "repeats": 2,
+        "balloon_rounds": 5, "balloon_node_rounds": 2}
+QUICK = {"rounds": 3, "seed_runs": 2, "oom_runs": 20, "sizes": [128, 1024], "vcpus": [1, 4], "repeats": 1,
+         "balloon_rounds": 1, "balloon_node_rounds": 1}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -30,6 +32,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-libvirt", action="store_true", help="skip the libvirt peer")
     p.add_argument("--only", action="append", choices=SECTIONS, help="run only these sections (repeatable)")
     p.add_argument("--out", type=Path, help="where results go (default: bench/results, or .cache/bench for --quick)")
+    p.add_argument("--lock", type=Path,
+                   help="take this file's flock around each VM (or node) run of the balloon section, one at a time,"
+                        " on a machine shared with other QEMU tests")
     p.add_argument("--build", type=Path, default=REPO / "build", help="the meson build directory")
     return p.parse_args(argv)
 
@@ -108,6 +113,10 @@ def main(argv: list[str]) -> int:
             results["calibration"] = calibration.run(tools, settings["sizes"], settings["vcpus"], settings["repeats"], log)
         if "density" in sections:
             results["density"] = density.run(tools)
+        if "balloon" in sections:
+            log("balloon: overcommitted VMs under pressure")
+            results["balloon"] = balloon_section.run(tools, settings["balloon_rounds"], settings["balloon_node_rounds"],
+                                                     args.lock, log)
     finally:
         results["environment"]["load_after"] = load_snapshot()
         results["wall_s"] = time.time() - started

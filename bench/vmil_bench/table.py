@@ -56,6 +56,9 @@ def render(results: dict) -> str:
         calibration(t, results["calibration"], results.get("model_constants"))
     if results.get("density"):
         density(t, results["density"])
+    if results.get("balloon"):
+        from .balloon_table import render as balloon  # it imports Table from here
+        balloon(t, results["balloon"])
     return t.text()
 
 
