@@ -112,7 +112,13 @@ void check_qualified(const Node& node, std::string_view what) {
 }
 
 std::string read_affinity(const Node& node) {
-    check_object(node, "Affinity", {"nodeAffinity", "podAffinity", "podAntiAffinity"});
+    // Read through a MapReader so that a misspelt key gets KubeVirt's
+    // unknown-field message with a suggestion; under spec that is an error,
+    // so nothing lands in `unused`.
+    std::vector<Warning> unused;
+    MapReader m(node, unused);
+    for (const char* key : {"nodeAffinity", "podAffinity", "podAntiAffinity"}) m.take(key);
+    m.finish();
     return compact(to_json(node.yaml()));
 }
 

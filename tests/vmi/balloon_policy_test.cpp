@@ -30,7 +30,7 @@ std::vector<BalloonDecision> replay(const std::vector<Sample>& trace, Bytes floo
     BalloonState state = balloon_start(ceiling);
     std::vector<BalloonDecision> out;
     for (const auto& s : trace) {
-        BalloonInput in{s.stats, s.usage, lim, floor, ceiling, s.signal, s.at};
+        BalloonInput in{s.stats, s.usage, lim, floor, ceiling, s.signal, s.at, std::nullopt};
         out.push_back(decide_balloon(state, in));
         state = out.back().state;
     }
@@ -165,7 +165,7 @@ TEST_CASE("missing statistics") {
 
 TEST_CASE("floor equal to the ceiling does nothing") {
     BalloonInput in{stats(mib(400), mib(300), mib(100), 0s), mib(500), limit, ceiling, ceiling,
-                    BalloonSignal::cgroup_near_limit, 0s};
+                    BalloonSignal::cgroup_near_limit, 0s, std::nullopt};
     const auto d = decide_balloon(balloon_start(ceiling), in);
     CHECK_FALSE(d.target);
     CHECK(d.reason == BalloonReason::disabled);
@@ -209,7 +209,7 @@ TEST_CASE("a guest that fills what it is given settles below the high mark") {
         // The guest keeps 64 MiB + its cache as available: always something to give.
         const Bytes cache = usage > mib(150) ? usage - mib(150) : Bytes{};
         BalloonInput in{stats(mib(64) + cache, cache, mib(10), now), usage, limit, floor_, ceiling,
-                        BalloonSignal::polled, now};
+                        BalloonSignal::polled, now, std::nullopt};
         const auto d = decide_balloon(state, in);
         if (d.target) {
             if (*d.target < state.target) {
@@ -230,7 +230,7 @@ TEST_CASE("a guest that fills what it is given settles below the high mark") {
 
 TEST_CASE("a target outside the range is pulled back in") {
     BalloonState s = balloon_start(mib(2048));
-    BalloonInput in{stats(mib(100), mib(50), mib(50), 0s), mib(100), limit, floor_, ceiling, BalloonSignal::none, 0s};
+    BalloonInput in{stats(mib(100), mib(50), mib(50), 0s), mib(100), limit, floor_, ceiling, BalloonSignal::none, 0s, std::nullopt};
     const auto d = decide_balloon(s, in);
     CHECK(d.state.target == ceiling);
     CHECK(d.reason == BalloonReason::idle);
@@ -242,7 +242,7 @@ TEST_CASE("free memory the limit cannot back is taken on a timer tick, the exces
     // that, usage would reach 590 MiB: no event has fired yet, and under TCG
     // the balloon inflates slower than the guest reads.
     BalloonState state = balloon_start(ceiling);
-    BalloonInput in{stats(mib(430), mib(20), mib(400), 1s), mib(190), limit, floor_, ceiling, BalloonSignal::none, 2s};
+    BalloonInput in{stats(mib(430), mib(20), mib(400), 1s), mib(190), limit, floor_, ceiling, BalloonSignal::none, 2s, std::nullopt};
     auto d = decide_balloon(state, in);
     REQUIRE(d.target);
     CHECK(d.reason == BalloonReason::inflate);
@@ -271,7 +271,7 @@ TEST_CASE("deflation never gives the guest more than usage plus its free memory 
     // Inflated long ago; usage 250 MiB with 150 MiB free in the guest: a
     // 64 MiB step would let the guest reach 464 MiB of a 416 MiB limit.
     BalloonState state{mib(300), 0s, 0s};
-    BalloonInput in{stats(mib(200), mib(50), mib(150), 60s), mib(250), limit, floor_, ceiling, BalloonSignal::none, 60s};
+    BalloonInput in{stats(mib(200), mib(50), mib(150), 60s), mib(250), limit, floor_, ceiling, BalloonSignal::none, 60s, std::nullopt};
     const auto d = decide_balloon(state, in);
     CHECK_FALSE(d.target);
     CHECK(d.reason == BalloonReason::hold);
@@ -285,7 +285,7 @@ TEST_CASE("a target a few MiB above the floor goes to the floor in one command")
     // Recorded: a guest filling tmpfs got 512 -> 257 MiB, then 257 -> 256 MiB
     // seven seconds later, a command for 1 MiB.
     BalloonState state = balloon_start(ceiling);
-    BalloonInput in{stats(mib(438), mib(20), mib(438), 1s), mib(200), mib(427), floor_, ceiling, BalloonSignal::none, 2s};
+    BalloonInput in{stats(mib(438), mib(20), mib(438), 1s), mib(200), mib(427), floor_, ceiling, BalloonSignal::none, 2s, std::nullopt};
     const auto d = decide_balloon(state, in);
     REQUIRE(d.target);
     CHECK(*d.target == floor_);

@@ -86,6 +86,66 @@ const std::vector<std::string> probes = {
   - {name: g, persistentVolumeClaim: {claimName: c, readOnly: false, hotpluggable: false}}
   - {name: h, ephemeral: {persistentVolumeClaim: {claimName: c, readOnly: true}}}
 )",
+    // Devices, clock, features, ports and link state, scheduling fields.
+    head + R"(spec:
+  nodeSelector: {disk: ssd}
+  affinity: {nodeAffinity: {}, podAffinity: {}, podAntiAffinity: {}}
+  tolerations: [{key: k, operator: Exists}]
+  topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]
+  schedulerName: s
+  priorityClassName: p
+  dnsPolicy: ClusterFirst
+  dnsConfig: {nameservers: [10.0.0.1]}
+  hostname: h
+  subdomain: d
+  domain:
+    cpu: {cores: 2, dedicatedCpuPlacement: true, isolateEmulatorThread: true}
+    memory: {guest: 1Gi}
+    clock:
+      utc: {offsetSeconds: 10}
+      timer:
+        hpet: {present: false, tickPolicy: delay}
+        hyperv: {present: true}
+        kvm: {present: true}
+        pit: {present: true, tickPolicy: delay}
+        rtc: {present: true, tickPolicy: catchup, track: guest}
+    features:
+      acpi: {enabled: true}
+      apic: {enabled: true, endOfInterrupt: false}
+      smm: {enabled: true}
+      kvm: {hidden: false}
+      pvspinlock: {enabled: true}
+      hypervPassthrough: {enabled: false}
+      hyperv:
+        relaxed: {enabled: true}
+        vapic: {enabled: true}
+        spinlocks: {enabled: true, spinlocks: 8191}
+        vpindex: {enabled: true}
+        runtime: {enabled: true}
+        synic: {enabled: true}
+        synictimer: {enabled: true, direct: {enabled: true}}
+        reset: {enabled: true}
+        frequencies: {enabled: true}
+        reenlightenment: {enabled: true}
+        tlbflush: {enabled: true, direct: {enabled: true}, extended: {enabled: true}}
+        ipi: {enabled: true}
+        evmcs: {enabled: false}
+        vendorid: {enabled: true, vendorid: v}
+    devices:
+      rng: {}
+      watchdog: {name: w, i6300esb: {action: poweroff}}
+      disks:
+      - {name: a, shareable: true, cache: none, disk: {bus: virtio}}
+      interfaces:
+      - {name: m, masquerade: {}, state: up, ports: [{name: http, port: 80, protocol: TCP}]}
+  networks:
+  - {name: m, pod: {vmNetworkCIDR: 10.1.0.0/24, vmIPv6NetworkCIDR: "fd10:1::/120"}}
+  volumes:
+  - {name: a, emptyDisk: {capacity: 1Gi}}
+  - {name: c, cloudInitConfigDrive: {userData: x, networkData: y}}
+  - {name: d, cloudInitConfigDrive: {userDataBase64: eA==, networkDataBase64: eQ==}}
+)",
+    head + "spec:\n  domain:\n    clock: {timezone: Europe/Paris}\n",
     head + "spec:\n  domain:\n    firmware:\n      bootloader: {efi: {secureBoot: false}}\n",
     R"(apiVersion: kubevirt.io/v1
 kind: VirtualMachine

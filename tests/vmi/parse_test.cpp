@@ -161,8 +161,8 @@ TEST_CASE("a full kubevirt.io/v1 VMI parses into typed values") {
     CHECK(d.devices.interfaces[1].binding == InterfaceBinding::bridge);
     CHECK(d.devices.interfaces[1].model == "e1000");
     REQUIRE(spec.networks.size() == 2);
-    CHECK(spec.networks[0] == Network{"default", true, ""});
-    CHECK(spec.networks[1] == Network{"lan", false, "lan-net"});
+    CHECK(spec.networks[0] == Network{"default", true, "", "", "", {}, {}});
+    CHECK(spec.networks[1] == Network{"lan", false, "lan-net", "", "", {}, {}});
 
     REQUIRE(spec.volumes.size() == 5);
     CHECK(std::get<ContainerDiskSource>(spec.volumes[0].source) ==

@@ -21,7 +21,7 @@ TEST_CASE("README's KubeVirt API coverage table is the one the field policy gene
 TEST_CASE("the coverage table lists each handling and the annotations") {
     const std::string table = field_table_markdown();
     CHECK_THAT(table, Catch::Contains("| `spec.domain.cpu`: `sockets`, `cores`, `threads`, `model`, "
-                                      "`dedicatedCpuPlacement` | acted on | |"));
+                                      "`dedicatedCpuPlacement`, `isolateEmulatorThread` | acted on | |"));
     CHECK_THAT(table, Catch::Contains("| `spec.networks.genie` | refused | CNI-Genie networks left KubeVirt in v0.29"));
     CHECK_THAT(table, Catch::Contains("| `spec.domain.devices.video` | warned, ignored | ignored: the VM has no display |"));
     CHECK_THAT(table, Catch::Contains("| VirtualMachine `spec.instancetype` | refused |"));

@@ -38,7 +38,7 @@ const std::vector<std::string> warned_vmis = {
         "  volumes:\n  - name: root\n    containerDisk:\n      image: quay.io/x/cirros:latest\n"
         "      imagePullPolicy: IfNotPresent\n",
     vmi_head + vmi_domain +
-        "    features:\n      acpi: {}\n    clock:\n      utc: {}\n    devices:\n      interfaces:\n"
+        "    features:\n      acpi: {}\n    clock:\n      utc: {}\n    ioThreadsPolicy: shared\n    devices:\n      interfaces:\n"
         "      - name: default\n        masquerade: {}\n        ports:\n        - port: 80\n"
         "  networks:\n  - name: default\n    pod: {}\n",
     vmi_head + vmi_domain + "status:\n  phase: Running\n",
