@@ -131,6 +131,24 @@ json restricted_container_context() {
             {"readOnlyRootFilesystem", true}};
 }
 
+// The ports the user-mode interfaces forward, listed on the compute
+// container as KubeVirt's containerPortsFromVMI (template.go) lists them.
+// Names are unique: only the pod network's one interface forwards ports, and
+// validation refuses a name twice in an interface.
+json container_ports(const vmi::VmiSpec& spec) {
+    json out = json::array();
+    for (const auto& iface : spec.domain.devices.interfaces) {
+        if (iface.binding == vmi::InterfaceBinding::bridge) continue;
+        for (const auto& p : iface.ports) {
+            json port = {{"containerPort", p.port},
+                         {"protocol", p.protocol == vmi::PortProtocol::udp ? "UDP" : "TCP"}};
+            if (!p.name.empty()) port["name"] = p.name;
+            out.push_back(port);
+        }
+    }
+    return out;
+}
+
 json container_security_context(PodCgroupMode mode) {
     if (mode == PodCgroupMode::nested) {
         // A writable /sys/fs/cgroup needs a privileged container with most
@@ -299,6 +317,13 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
     // The launcher in the pod balloons as the plan the pod was sized by says.
     args.push_back("--balloon");
     args.push_back(vmi::to_string(plan.options.balloon));
+    // Forwarded ports must be reached at the pod's address, as in KubeVirt,
+    // where the launcher's default (loopback) would hide them.
+    const json ports = container_ports(spec);
+    if (!ports.empty()) {
+        args.push_back("--forward-address");
+        args.push_back("0.0.0.0");
+    }
 
     json volumes = json::array();
     json mounts = json::array();
@@ -396,6 +421,7 @@ PodManifests render_pod(const vmi::VmiSpec& spec, const vmi::MemoryPlan& plan, s
                     {"terminationMessagePolicy", "FallbackToLogsOnError"},
                     {"volumeMounts", mounts}};
     if (!devices.empty()) compute["volumeDevices"] = devices;
+    if (!ports.empty()) compute["ports"] = ports;
 
     const std::int64_t grace = spec.termination_grace_period_seconds.value_or(30) + pod_grace_margin_seconds;
     json pod_spec = {{"restartPolicy", "Never"},

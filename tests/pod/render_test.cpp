@@ -306,3 +306,44 @@ TEST_CASE("pod: VMI labels a Pod cannot carry are refused naming the field") {
     CHECK_THROWS_WITH(render(replaced(tiny, "    app: tiny", "    app: \"tiny vm\"")),
                       Catch::StartsWith("metadata.labels.app: \"tiny vm\" is not a label value"));
 }
+
+TEST_CASE("pod: forwarded ports are the compute container's ports, reached at the pod's address") {
+    const std::string text = R"(apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata:
+  name: web
+spec:
+  domain:
+    memory:
+      guest: 256Mi
+    devices:
+      interfaces:
+      - name: default
+        masquerade: {}
+        ports:
+        - {name: http, port: 80}
+        - {port: 53, protocol: UDP}
+      - name: second
+        bridge: {}
+  networks:
+  - name: default
+    pod: {}
+  - name: second
+    multus: {networkName: lan}
+)";
+    const Rendered r = render(text);
+    const json& c = compute(r.pod);
+    REQUIRE(c.contains("ports"));
+    CHECK(c["ports"] == json::parse(R"([{"containerPort": 80, "protocol": "TCP", "name": "http"},
+                                        {"containerPort": 53, "protocol": "UDP"}])"));
+    const auto& args = c["args"];
+    const auto at = std::find(args.begin(), args.end(), "--forward-address");
+    REQUIRE(at != args.end());
+    CHECK(*(at + 1) == "0.0.0.0");
+
+    // No ports: nothing listed and the launcher keeps its default.
+    const Rendered plain = render(manifest("scheduling.yaml"));
+    CHECK_FALSE(compute(plain.pod).contains("ports"));
+    const auto& plain_args = compute(plain.pod)["args"];
+    CHECK(std::find(plain_args.begin(), plain_args.end(), "--forward-address") == plain_args.end());
+}
