@@ -36,32 +36,20 @@ const std::string scratch_disk =
     "    emptyDisk:\n"
     "      capacity: 512Mi\n";
 
-class Scratch {
+class Scratch : public itest::ScratchDir {
 public:
-    Scratch() : dir_(fs::temp_directory_path() / fmt::format("vmil-balloon-{}", getpid())) {
-        fs::create_directories(dir_);
-    }
-    ~Scratch() {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    fs::path path(const std::string& name) const { return dir_ / name; }
+    Scratch() : ScratchDir("vmil-balloon") {}
 
     std::vector<std::string> args(const std::string& name, const std::string& guest_args,
                                   std::vector<std::string> extra) const {
         const fs::path file = path(name + ".yaml");
         std::ofstream(file) << itest::test_vmi_yaml(name, "512Mi", "256Mi", guest_args, scratch_disk);
-        std::vector<std::string> a{itest::launcher_path(), "run", file.string(), "--image",
-                                   "vmi-launcher/test-guest=" + itest::guest_image(), "--accel", "tcg", "--log-format",
-                                   "json", "--state-root", path("state").string(), "--cgroup-parent",
-                                   "vmi-launcher-itest", "--termination-log", path(name + ".termination").string(),
-                                   "--console-log", path(name + ".console").string()};
+        auto a = itest::guest_run_argv(file.string(), path(name + ".console").string());
+        a.insert(a.end(), {"--state-root", path("state").string(), "--termination-log",
+                           path(name + ".termination").string()});
         a.insert(a.end(), extra.begin(), extra.end());
         return a;
     }
-
-private:
-    fs::path dir_;
 };
 
 std::vector<json> events_named(const LauncherProcess& l, const std::string& name) {

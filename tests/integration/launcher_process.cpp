@@ -228,4 +228,22 @@ long mem_total_kb(const std::string& console) {
     return 0;
 }
 
+std::vector<std::string> guest_run_argv(const std::string& vmi_file, const std::string& console,
+                                        const std::string& cgroup_parent) {
+    return {launcher_path(), "run", vmi_file, "--image", "vmi-launcher/test-guest=" + guest_image(),
+            "--accel", "tcg", "--log-format", "json", "--cgroup-parent", cgroup_parent, "--console-log", console};
+}
+
+ScratchDir::ScratchDir(const std::string& prefix) {
+    static int counter = 0;
+    dir_ = std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+}
+
+ScratchDir::~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
 }  // namespace itest

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -63,6 +64,26 @@ std::string test_vmi_yaml(const std::string& name, const std::string& guest, con
 // Waits for the launcher to exit with `status` and returns its vm_stopped
 // event (both REQUIREd: a test ends there when either is not so).
 nlohmann::json wait_stopped(LauncherProcess& launcher, std::chrono::seconds timeout, int status);
+// `vmi-launcher run FILE` of the test guest under TCG with a JSON log, its
+// console in `console` and the VM cgroup below vmi-launcher-itest (or
+// `cgroup_parent`); the caller appends what its test needs.
+std::vector<std::string> guest_run_argv(const std::string& vmi_file, const std::string& console,
+                                        const std::string& cgroup_parent = "vmi-launcher-itest");
+
+// A fresh directory under the temporary directory for one test, removed
+// with everything in it when the test ends.
+class ScratchDir {
+public:
+    explicit ScratchDir(const std::string& prefix);
+    ~ScratchDir();
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    std::filesystem::path path(const std::string& name) const { return dir_ / name; }
+
+private:
+    std::filesystem::path dir_;
+};
+
 // Waits until the file holds `text`; false on timeout.
 bool wait_for_text(const std::string& path, const std::string& text, std::chrono::seconds timeout);
 // MemTotal in kB from a console log, or 0.

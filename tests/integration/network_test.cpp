@@ -23,46 +23,21 @@ using itest::LauncherProcess;
 namespace {
 
 // A scratch directory for one test: the VMI, state, console log.
-class Scratch {
+class Scratch : public itest::ScratchDir {
 public:
-    Scratch() : dir_(fs::temp_directory_path() / fmt::format("vmil-net-itest-{}-{}", getpid(), counter_++)) {
-        fs::create_directories(dir_);
-    }
-    ~Scratch() {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    Scratch(const Scratch&) = delete;
-    Scratch& operator=(const Scratch&) = delete;
+    Scratch() : ScratchDir("vmil-net-itest") {}
 
-    std::string console(const std::string& name) const { return (dir_ / (name + ".console")).string(); }
+    std::string console(const std::string& name) const { return path(name + ".console").string(); }
 
     std::vector<std::string> run_args(const std::string& name, const std::string& kernel_args,
                                       const std::string& devices_and_networks, std::vector<std::string> extra) const {
-        const fs::path file = dir_ / (name + ".yaml");
+        const fs::path file = path(name + ".yaml");
         std::ofstream(file) << itest::test_vmi_yaml(name, "256Mi", "256Mi", kernel_args, devices_and_networks);
-        std::vector<std::string> a{itest::launcher_path(),
-                                   "run",
-                                   file.string(),
-                                   "--image",
-                                   "vmi-launcher/test-guest=" + itest::guest_image(),
-                                   "--accel",
-                                   "tcg",
-                                   "--log-format",
-                                   "json",
-                                   "--state-root",
-                                   (dir_ / "state").string(),
-                                   "--cgroup-parent",
-                                   "vmi-launcher-itest",
-                                   "--console-log",
-                                   console(name)};
+        auto a = itest::guest_run_argv(file.string(), console(name));
+        a.insert(a.end(), {"--state-root", path("state").string()});
         a.insert(a.end(), extra.begin(), extra.end());
         return a;
     }
-
-private:
-    fs::path dir_;
-    static inline int counter_ = 0;
 };
 
 // A TCP port nobody listens on at this moment, picked by the kernel.

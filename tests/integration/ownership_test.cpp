@@ -26,17 +26,9 @@ std::string vm_cgroup(const std::string& ns, const std::string& name) {
     return "/sys/fs/cgroup/memory/" + cgroup_parent + "/" + ns + "/" + name;
 }
 
-class Scratch {
+class Scratch : public itest::ScratchDir {
 public:
-    Scratch() : dir_(fs::temp_directory_path() / fmt::format("vmil-own-itest-{}-{}", ::getpid(), counter_++)) {
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
-    }
-    ~Scratch() {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    fs::path path(const std::string& name) const { return dir_ / name; }
+    Scratch() : ScratchDir("vmil-own-itest") {}
 
     // `run` of the test guest as namespace `ns`, name `name`; `wait` keeps
     // the guest up until the power button. The console log is per launcher.
@@ -46,18 +38,15 @@ public:
         yaml.replace(yaml.find("namespace: itest"), 16, "namespace: " + ns);
         const fs::path file = path(fmt::format("{}.{}.{}.yaml", ns, name, runs_));
         std::ofstream(file) << yaml;
-        std::vector<std::string> a{itest::launcher_path(), "run", file.string(), "--image",
-                                   "vmi-launcher/test-guest=" + itest::guest_image(), "--accel", "tcg",
-                                   "--log-format", "json", "--cgroup-parent", cgroup_parent, "--grace-period", "1",
-                                   "--console-log", path(fmt::format("console-{}", runs_++)).string()};
+        auto a = itest::guest_run_argv(file.string(), path(fmt::format("console-{}", runs_++)).string(),
+                                       cgroup_parent);
+        a.insert(a.end(), {"--grace-period", "1"});
         a.insert(a.end(), extra.begin(), extra.end());
         return a;
     }
 
 private:
-    fs::path dir_;
     int runs_ = 0;
-    static inline int counter_ = 0;
 };
 
 bool in_cgroup(pid_t pid, const std::string& cgroup) {

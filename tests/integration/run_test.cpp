@@ -33,17 +33,10 @@ struct Vm {
 };
 
 // A scratch directory per test: VMI files, state, logs.
-class Scratch {
+class Scratch : public itest::ScratchDir {
 public:
-    Scratch() : dir_(fs::temp_directory_path() / fmt::format("vmil-itest-{}-{}", getpid(), counter_++)) {
-        fs::create_directories(dir_);
-    }
-    ~Scratch() {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    fs::path path(const std::string& name) const { return dir_ / name; }
-    fs::path state_root() const { return dir_ / "state"; }
+    Scratch() : ScratchDir("vmil-itest") {}
+    fs::path state_root() const { return path("state"); }
 
     std::string write_vmi(const Vm& vm) const {
         const std::string text = itest::test_vmi_yaml(vm.name, vm.guest, vm.request, vm.kernel_args, vm.extra_yaml);
@@ -53,30 +46,12 @@ public:
     }
 
     std::vector<std::string> run_args(const Vm& vm, std::vector<std::string> extra = {}) const {
-        std::vector<std::string> a{itest::launcher_path(),
-                                   "run",
-                                   write_vmi(vm),
-                                   "--image",
-                                   "vmi-launcher/test-guest=" + itest::guest_image(),
-                                   "--accel",
-                                   "tcg",
-                                   "--log-format",
-                                   "json",
-                                   "--state-root",
-                                   state_root().string(),
-                                   "--cgroup-parent",
-                                   "vmi-launcher-itest",
-                                   "--termination-log",
-                                   path(vm.name + ".termination").string(),
-                                   "--console-log",
-                                   path(vm.name + ".console").string()};
+        auto a = itest::guest_run_argv(write_vmi(vm), path(vm.name + ".console").string());
+        a.insert(a.end(), {"--state-root", state_root().string(), "--termination-log",
+                           path(vm.name + ".termination").string()});
         a.insert(a.end(), extra.begin(), extra.end());
         return a;
     }
-
-private:
-    fs::path dir_;
-    static inline int counter_ = 0;
 };
 
 const std::string memory_root = "/sys/fs/cgroup/memory";

@@ -12,21 +12,6 @@ using namespace qemu_test;
 
 namespace {
 
-// plan_vmi with the wall clock fixed (clock.utc.offsetSeconds reads it).
-Planned plan_at(const std::string& yaml, const std::string& state_dir, std::int64_t wall_clock,
-                qemu_args::SourceOptions sources = {}) {
-    Planned p{vmi::load_vmi(yaml), {}, {}};
-    vmi::PlanOptions po;
-    po.accel = vmi::Accel::tcg;
-    p.memory = vmi::plan_memory(p.spec, po);
-    sources.images.emplace("vmi-launcher/test-guest", guest_image);
-    qemu_args::LaunchOptions o;
-    o.accel = vmi::Accel::tcg;
-    o.state_dir = state_dir;
-    o.wall_clock_seconds = wall_clock;
-    p.plan = qemu_args::build_launch_plan(p.spec, p.memory, qemu_args::resolve_sources(p.spec, sources), o);
-    return p;
-}
 
 // The QOM path of the first /machine/unattached device of this type.
 std::string unattached_device(QmpClient& qmp, const std::string& type) {
@@ -89,7 +74,7 @@ TEST_CASE("rng, watchdog, hpet off and the RTC's offset, as QEMU shows them over
         hpet: {present: false}
         rtc: {track: guest}
 )");
-    const auto p = plan_at(yaml, dir.str("state"), 1577934245);  // 2020-01-02T03:04:05Z
+    const auto p = plan_vmi(yaml, dir.str("state"), {}, 1577934245);  // 2020-01-02T03:04:05Z
     nlohmann::json peripherals, hpet, date;
     VmRun run;
     run.extra_args = {"-S"};  // the virtual clock stands still: the RTC shows its base

@@ -2,6 +2,7 @@
 // to boot it here (TCG, a temporary state directory).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "qemu-args/build_plan.hpp"
@@ -21,8 +22,9 @@ struct Planned {
 };
 
 // Plans a VMI for TCG with the test guest mapped as vmi-launcher/test-guest.
+// `wall_clock`: what the launcher's clock reads (clock.utc.offsetSeconds).
 inline Planned plan_vmi(const std::string& yaml, const std::string& state_dir,
-                        qemu_args::SourceOptions sources = {}) {
+                        qemu_args::SourceOptions sources = {}, std::optional<std::int64_t> wall_clock = {}) {
     Planned p{vmi::load_vmi(yaml), {}, {}};
     vmi::PlanOptions po;
     po.accel = vmi::Accel::tcg;
@@ -31,6 +33,7 @@ inline Planned plan_vmi(const std::string& yaml, const std::string& state_dir,
     qemu_args::LaunchOptions o;
     o.accel = vmi::Accel::tcg;
     o.state_dir = state_dir;
+    o.wall_clock_seconds = wall_clock;
     p.plan = qemu_args::build_launch_plan(p.spec, p.memory, qemu_args::resolve_sources(p.spec, sources), o);
     return p;
 }
