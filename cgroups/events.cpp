@@ -2,6 +2,7 @@
 
 #include "cgroups/file_io.hpp"
 #include "cgroups/parse.hpp"
+#include "cgroups/pressure.hpp"
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -64,16 +65,6 @@ MemoryEventCounts difference(const MemoryEventCounts& now, const MemoryEventCoun
     throw std::system_error(errno, std::generic_category(), what);
 }
 
-UniqueFd periodic_timer(std::chrono::milliseconds interval, const fs::path& dir) {
-    UniqueFd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-    if (!fd) throw_errno("timerfd_create for " + dir.string());
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count();
-    itimerspec spec{};
-    spec.it_interval.tv_sec = spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-    spec.it_interval.tv_nsec = spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-    if (::timerfd_settime(fd.get(), 0, &spec, nullptr) != 0) throw_errno("timerfd_settime for " + dir.string());
-    return fd;
-}
 
 }  // namespace
 
@@ -100,7 +91,7 @@ OomWatcher OomWatcher::open(Version version, const fs::path& dir, Backend& backe
             if (e.code() != std::errc::read_only_file_system && e.code() != std::errc::permission_denied &&
                 e.code() != std::errc::operation_not_permitted)
                 throw;
-            w.fd_ = periodic_timer(poll_interval, dir);
+            w.fd_ = periodic_timerfd(poll_interval, dir);
             w.polling_ = true;
             w.method_ = "polling " + (dir / "memory.oom_control").string() + " every " +
                         std::to_string(poll_interval.count()) + " ms (" + e.what() + ")";
