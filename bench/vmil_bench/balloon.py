@@ -53,6 +53,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 import subprocess
 
+from . import guest
 from .common import MIB, Tools, percentile, summary
 from .launcher_run import LauncherRun
 
@@ -83,36 +84,10 @@ def vmi_yaml(name: str, guest_mib: int, request_mib: int | None, limit_mib: int 
             resources += f"      requests:\n        memory: {request_mib}Mi\n"
         if limit_mib is not None:
             resources += f"      limits:\n        memory: {limit_mib}Mi\n"
-    return f"""apiVersion: kubevirt.io/v1
-kind: VirtualMachineInstance
-metadata:
-  name: {name}
-  namespace: {namespace}
-spec:
-  terminationGracePeriodSeconds: 30
-  domain:
-    cpu:
-      cores: 1
-    memory:
-      guest: {guest_mib}Mi
-{resources}    firmware:
-      kernelBoot:
-        kernelArgs: {args}
-        container:
-          image: vmi-launcher/test-guest
-          kernelPath: /boot/vmlinuz
-          initrdPath: /boot/initrd.img
-    devices:
-      autoattachGraphicsDevice: false
-      disks:
-      - name: scratch
-        disk:
-          bus: virtio
-  volumes:
-  - name: scratch
-    emptyDisk:
-      capacity: {DISK_MIB}Mi
-"""
+    return guest.vmi_yaml(
+        name, f"{guest_mib}Mi", f"{request_mib}Mi", args=args, namespace=namespace, resources=resources,
+        disks="      - name: scratch\n        disk:\n          bus: virtio\n",
+        volumes=f"  - name: scratch\n    emptyDisk:\n      capacity: {DISK_MIB}Mi\n")
 
 
 # What the launcher offers ----------------------------------------------------

@@ -60,11 +60,22 @@ def vmi_yaml(
     vcpus: int = 1,
     args: str = "",
     namespace: str = "bench",
+    resources: str | None = None,
+    disks: str = "",
+    volumes: str = "",
 ) -> str:
-    """A VMI booting the bench guest with kernelBoot: no disk, no cloud-init seed.
+    """A VMI booting the bench guest with kernelBoot: no disk, no cloud-init seed
+    unless `disks` and `volumes` (YAML list items) add them.
 
     Everything else is the launcher's default (a virtio-net interface on
-    QEMU's user network, the memory balloon), as a user would run it."""
+    QEMU's user network, the memory balloon), as a user would run it.
+    `resources` replaces the resources block (requests.memory = `request`)."""
+    if resources is None:
+        resources = f"    resources:\n      requests:\n        memory: {request}\n"
+    devices = "    devices:\n      autoattachGraphicsDevice: false\n"
+    if disks:
+        devices += "      disks:\n" + disks
+    tail = "  volumes:\n" + volumes if volumes else ""
     return f"""apiVersion: kubevirt.io/v1
 kind: VirtualMachineInstance
 metadata:
@@ -77,19 +88,14 @@ spec:
       cores: {vcpus}
     memory:
       guest: {guest}
-    resources:
-      requests:
-        memory: {request}
-    firmware:
+{resources}    firmware:
       kernelBoot:
         kernelArgs: {args}
         container:
           image: vmi-launcher/test-guest
           kernelPath: /boot/vmlinuz
           initrdPath: /boot/initrd.img
-    devices:
-      autoattachGraphicsDevice: false
-"""
+{devices}{tail}"""
 
 
 class Console:
