@@ -2,16 +2,21 @@
 // (api/core/v1 schema.go: Clock, ClockOffset, Timer, Features, FeatureHyperv).
 #include "vmi/parse_clock_features.hpp"
 
+#include <functional>
+
 #include <fmt/format.h>
 
 namespace vmi::detail {
 namespace {
 
 // A KubeVirt FeatureState: `{}` or `{enabled: BOOL}`; `{}` means enabled.
-bool feature_enabled(const Node& node, std::vector<Warning>& warnings) {
+// `more` reads the keys some features add beside `enabled`.
+bool feature_enabled(const Node& node, std::vector<Warning>& warnings,
+                     const std::function<void(MapReader&)>& more = {}) {
     MapReader m(node, warnings);
     bool enabled = true;
     if (auto n = m.take("enabled")) enabled = n->as_bool();
+    if (more) more(m);
     m.finish();
     return enabled;
 }
@@ -58,39 +63,27 @@ Hyperv parse_hyperv(const Node& node, std::vector<Warning>& warnings) {
         if (auto n = m.take(key)) h.*member = feature_enabled(*n, warnings);
     }
     if (auto n = m.take("tlbflush")) {
-        MapReader t(*n, warnings);
-        bool enabled = true;
-        if (auto e = t.take("enabled")) enabled = e->as_bool();
         // The nested-virtualisation variants of the TLB flush enlightenment.
-        if (auto d = t.take("direct")) h.tlbflush_direct = feature_enabled(*d, warnings);
-        if (auto x = t.take("extended")) h.tlbflush_extended = feature_enabled(*x, warnings);
-        t.finish();
-        h.tlbflush = enabled;
+        h.tlbflush = feature_enabled(*n, warnings, [&](MapReader& t) {
+            if (auto d = t.take("direct")) h.tlbflush_direct = feature_enabled(*d, warnings);
+            if (auto x = t.take("extended")) h.tlbflush_extended = feature_enabled(*x, warnings);
+        });
     }
     if (auto n = m.take("synictimer")) {
-        MapReader s(*n, warnings);
-        bool enabled = true;
-        if (auto e = s.take("enabled")) enabled = e->as_bool();
-        if (auto d = s.take("direct")) h.synic_timer_direct = feature_enabled(*d, warnings);
-        s.finish();
-        h.synic_timer = enabled;
+        h.synic_timer = feature_enabled(*n, warnings, [&](MapReader& s) {
+            if (auto d = s.take("direct")) h.synic_timer_direct = feature_enabled(*d, warnings);
+        });
     }
     if (auto n = m.take("spinlocks")) {
-        MapReader s(*n, warnings);
-        bool enabled = true;
-        if (auto e = s.take("enabled")) enabled = e->as_bool();
         // KubeVirt's json tag for the retry count is `spinlocks`.
-        if (auto r = s.take("spinlocks")) h.spinlock_retries = static_cast<std::uint32_t>(r->as_int(0, 0xFFFFFFFF));
-        s.finish();
-        h.spinlocks = enabled;
+        h.spinlocks = feature_enabled(*n, warnings, [&](MapReader& s) {
+            if (auto r = s.take("spinlocks")) h.spinlock_retries = static_cast<std::uint32_t>(r->as_int(0, 0xFFFFFFFF));
+        });
     }
     if (auto n = m.take("vendorid")) {
-        MapReader v(*n, warnings);
-        bool enabled = true;
-        if (auto e = v.take("enabled")) enabled = e->as_bool();
-        if (auto id = v.take("vendorid")) h.vendor_id = id->as_string();
-        v.finish();
-        h.vendor_id_enabled = enabled;
+        h.vendor_id_enabled = feature_enabled(*n, warnings, [&](MapReader& v) {
+            if (auto id = v.take("vendorid")) h.vendor_id = id->as_string();
+        });
     }
     m.finish();
     return h;
@@ -133,12 +126,9 @@ Features parse_features(const Node& node, std::vector<Warning>& warnings) {
     MapReader m(node, warnings);
     if (auto n = m.take("acpi")) f.acpi = feature_enabled(*n, warnings);
     if (auto n = m.take("apic")) {
-        MapReader a(*n, warnings);
-        bool enabled = true;
-        if (auto e = a.take("enabled")) enabled = e->as_bool();
-        if (auto e = a.take("endOfInterrupt")) f.apic_eoi = e->as_bool();
-        a.finish();
-        f.apic = enabled;
+        f.apic = feature_enabled(*n, warnings, [&](MapReader& a) {
+            if (auto e = a.take("endOfInterrupt")) f.apic_eoi = e->as_bool();
+        });
     }
     if (auto n = m.take("smm")) f.smm = feature_enabled(*n, warnings);
     if (auto n = m.take("pvspinlock")) f.pvspinlock = feature_enabled(*n, warnings);
